@@ -1,0 +1,22 @@
+//! Domain types and rules of anjia, free of I/O.
+//!
+//! * [`money`]: money as integer fen (1 yuan = 100 fen) and prices whose precision is known.
+//! * [`listing`]: platforms, rounds, stored statuses and time-derived states, property types, postings.
+//! * [`region`]: GB/T 2260 six-digit division codes and an offline gazetteer built from the bundled data.
+//! * [`text`]: normalisation of full-width/half-width forms.
+//! * [`mask`]: masking of natural persons' names (PRIVACY.md PRV-14, PRV-37).
+//! * [`china_time`]: Asia/Shanghai (fixed UTC+08:00) display helpers.
+
+pub mod china_time;
+pub mod listing;
+pub mod mask;
+pub mod money;
+pub mod region;
+pub mod text;
+
+pub use listing::{
+    AuctionKind, DerivedState, LotState, NewPosting, Platform, Posting, PropertyType, Round,
+    SellerKind, StoredStatus,
+};
+pub use money::{Money, PricePrecision, PriceValue};
+pub use region::{Gazetteer, RegionCode};
