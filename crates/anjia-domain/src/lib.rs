@@ -8,6 +8,7 @@
 //! * [`china_time`]: Asia/Shanghai (fixed UTC+08:00) display helpers.
 
 pub mod china_time;
+pub mod import;
 pub mod listing;
 pub mod mask;
 pub mod money;
@@ -18,5 +19,6 @@ pub use listing::{
     AuctionKind, DerivedState, LotState, NewPosting, Platform, Posting, PropertyType, Round,
     SellerKind, StoredStatus,
 };
+pub use import::{ImportSummary, Rejection};
 pub use money::{Money, PricePrecision, PriceValue};
 pub use region::{Gazetteer, RegionCode};
