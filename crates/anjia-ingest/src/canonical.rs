@@ -4,11 +4,12 @@
 //!
 //! Blank lines are skipped. A line that is not a valid posting is rejected (`bad_json`, naming the
 //! line and serde's message); a repeated `(platform, source_item_id)` is rejected as
-//! `duplicate_in_file`. Text fields are re-normalised and re-masked on import, so a hand-edited file
-//! cannot bring unmasked names in through `title`, `address` or `community`.
+//! `duplicate_in_file`. Person names detected in the title are masked again on import (in title,
+//! address and community), so a hand-edited file cannot bring them in.
 
 use crate::{IngestError, ParsedFile, names};
 use anjia_domain::{NewPosting, Rejection, text::normalize};
+
 use std::collections::HashSet;
 use std::io::{self, Write};
 
@@ -27,17 +28,28 @@ pub fn write_jsonl<'a, W: Write>(
     w.flush()
 }
 
-/// Parses one line of the canonical format into a posting (normalising and masking text fields).
+/// Parses one line of the canonical format into a posting. The title is normalised; person names
+/// detected in it are masked in the title, address and community.
 ///
 /// # Errors
 /// serde's message when the line is not a posting.
 pub fn read_line(line: &str) -> Result<NewPosting, String> {
     let mut p: NewPosting = serde_json::from_str(line).map_err(|e| e.to_string())?;
-    p.title = names::mask_person_names(&normalize(&p.title));
-    p.address = names::mask_person_names(&normalize(&p.address));
-    p.community = p
-        .community
-        .map(|c| names::mask_person_names(&normalize(&c)));
+    // Names are detected in the title (where their context is) and masked wherever they occur.
+    p.title = normalize(&p.title);
+    let found = names::find_person_names(&p.title);
+    if !found.is_empty() {
+        let mask = |s: &str| {
+            let mut s = s.to_string();
+            for m in &found {
+                s = s.replace(&m.name, &anjia_domain::mask::mask_person_name(&m.name));
+            }
+            s
+        };
+        p.title = mask(&p.title);
+        p.address = mask(&p.address);
+        p.community = p.community.as_deref().map(mask);
+    }
     Ok(p)
 }
 

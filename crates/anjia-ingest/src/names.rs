@@ -95,7 +95,7 @@ const STRONG_AFTER: &[&str] = &[
 
 /// Characters that do not occur in the persons' names of these titles but do in places, buildings and
 /// organisations; a candidate containing one is not a name.
-pub const NON_NAME_CHARS: &str = "市县区镇乡村路街巷道号楼室层栋幢单元房屋宅产司厂局院馆会店场处部门委政府行省州旗所人拍卖执被案共有名下位于址的与在及权证户地块宗土用工程项目城园苑府庭苑广厦大道小镇花区期座套间套一二三四五六七八九十百千万第";
+pub const NON_NAME_CHARS: &str = "市县区镇乡村路街巷道号楼室层栋幢单房屋宅产司厂局院馆会店场处部门委政府行省州旗所人拍卖执被案共有名下位于址的与在及权证户地块宗土用工程项目城园苑府庭苑广厦大道小镇花区期座套间套一二三四五六七八九十百千万第";
 
 /// A person's name found in a text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,8 +125,13 @@ fn starts_with_surname(chars: &[char]) -> bool {
     SINGLE_SURNAMES.contains(*first)
 }
 
+/// Words that look like surname-initial names but are not (单独所有, 共同所有).
+const NOT_NAMES: &[&str] = &["单独", "共同", "按份", "单位", "单价", "房屋", "所有"];
+
 fn plausible_name(chars: &[char]) -> bool {
+    let s: String = chars.iter().collect();
     (2..=5).contains(&chars.len())
+        && !NOT_NAMES.contains(&s.as_str())
         && chars.iter().all(|c| is_han(*c))
         && starts_with_surname(chars)
         && !chars[1..].iter().any(|c| NON_NAME_CHARS.contains(*c))

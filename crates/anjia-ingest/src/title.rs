@@ -302,6 +302,8 @@ struct Mention {
     codes: Vec<RegionCode>,
     /// Two-character names (城区, 郊区, 东区…) are only trusted together with context.
     weak: bool,
+    /// Short form of a county-level name (东方 for 东方市, 龙山 for 龙山县): not taken against a hint.
+    short_county: bool,
 }
 
 /// Region names found in `text`, in order, as candidate code lists.
@@ -326,7 +328,14 @@ fn region_mentions(text: &str) -> Vec<Mention> {
         match found {
             Some((len, codes, two_char_full)) => {
                 let weak = two_char_full && chars[i + 1] != '县';
-                out.push(Mention { codes, weak });
+                let name: String = chars[i..i + len].iter().collect();
+                let short_county = idx.short.contains_key(&name)
+                    && codes.iter().all(|c| c.level() == RegionLevel::District);
+                out.push(Mention {
+                    codes,
+                    weak,
+                    short_county,
+                });
                 i += len;
             }
             None => i += 1,
@@ -347,6 +356,12 @@ fn apply(best: &mut Option<RegionCode>, m: &Mention, context: &[RegionCode]) -> 
         Some(b) => cands.iter().copied().filter(|c| consistent(*c, *b)).collect(),
         None => cands.clone(),
     };
+    if m.short_county && !context.is_empty() {
+        pool.retain(|c| context.iter().any(|h| consistent(*c, *h)));
+        if pool.is_empty() {
+            return false;
+        }
+    }
     if weak && best.is_none() {
         // Only with context from the hint.
         pool.retain(|c| context.iter().any(|h| consistent(*c, *h)));
@@ -486,7 +501,8 @@ const CONJUNCTIONS: &[char] = &['及', '和', '、', '含', '带', '附', '+', '
 /// residential), unless that keyword is joined to an earlier one by a conjunction (及, 和, 、, 含 …),
 /// in which case the earlier, main object wins (`住宅及车位` is residential, `房屋及土地使用权` is
 /// residential). Parenthesised inclusions (`(含装修、车库)`) and the word `小区` are ignored;
-/// `办公室` is office, `商住` residential, `非住宅` commercial. No keyword → [`PropertyType::Other`].
+/// `办公室` is office, `商住` residential, `非住宅` commercial. No keyword: a numbered unit in a
+/// building (`5栋2814号`, `1-104`, `3号楼`) is residential, anything else [`PropertyType::Other`].
 pub fn property_type(title: &str) -> PropertyType {
     let cleaned = strip_inclusions(title).replace("小区", "").replace("社区", "");
     let chars: Vec<char> = cleaned.chars().collect();
@@ -523,7 +539,16 @@ pub fn property_type(title: &str) -> PropertyType {
         }
     }
     let Some(&(start, _, last_t)) = hits.last() else {
-        return PropertyType::Other;
+        // No keyword: a numbered unit in a building (`5栋2814号`, `1-104`, `3号楼`) is a dwelling.
+        let unit_like = ["栋", "幢", "号楼", "单元", "座"].iter().any(|w| cleaned.contains(w))
+            || chars
+                .windows(3)
+                .any(|w| w[0].is_ascii_digit() && w[1] == '-' && w[2].is_ascii_digit());
+        return if unit_like {
+            PropertyType::Residential
+        } else {
+            PropertyType::Other
+        };
     };
     if hits.len() >= 2 {
         let (_, prev_end, prev_t) = hits[hits.len() - 2];
@@ -647,6 +672,23 @@ pub fn community(address: &str) -> Option<String> {
                 }
                 s -= 1;
             }
+            // Extend to a later suffix in the same run (`果园名居`, `碧桂园西苑`).
+            let mut end = end;
+            let mut j = end;
+            while j < chars.len()
+                && j - s < 12
+                && !COMMUNITY_BOUNDARY.contains(&chars[j])
+                && !chars[j].is_ascii_alphanumeric()
+                && !matches!(chars[j], '栋' | '幢' | '座' | '楼' | '期')
+            {
+                j += 1;
+                for suf2 in COMMUNITY_SUFFIXES {
+                    let c2: Vec<char> = suf2.chars().collect();
+                    if j >= c2.len() && chars[j - c2.len()..j] == c2[..] {
+                        end = j;
+                    }
+                }
+            }
             let name: String = chars[s..end].iter().collect();
             let n = end - s;
             if n > sc.len() && (2..=12).contains(&n) && !name.contains('*') {
@@ -721,6 +763,8 @@ mod tests {
             ("江阴市文富花苑二区44幢505室住宅房地产(含装潢、阁楼及自行车库)", Residential),
             ("深圳市南山区蛇口工业区沿山路龟山小筑A座4号房", Residential),
             ("集装箱做的设备六个", Other),
+            ("长沙市开福区湘江中路一段126号华盛新外滩花园5栋2814号", Residential),
+            ("重庆市渝北区双龙湖街道龙康街33号1幢8-1", Residential),
         ] {
             assert_eq!(property_type(t), want, "{t}");
         }
