@@ -19,7 +19,12 @@ fn main() {
             };
             if missing {
                 let hint = p.raw.get("disposal_place").or(p.raw.get("city"));
-                println!("{}\t{:?}\t{}", p.title, hint, p.province.map(|c| c.to_string()).unwrap_or_default());
+                println!(
+                    "{}\t{:?}\t{}",
+                    p.title,
+                    hint,
+                    p.province.map(|c| c.to_string()).unwrap_or_default()
+                );
             }
         }
     }

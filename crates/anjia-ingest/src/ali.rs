@@ -14,7 +14,7 @@
 //! 00:00 Asia/Shanghai.
 
 use crate::util::{json_error, snapshot_fetched_at};
-use crate::{IngestError, ImportKind, ParsedFile, title};
+use crate::{ImportKind, IngestError, ParsedFile, title};
 use anjia_domain::{
     AuctionKind, Money, NewPosting, Platform, PriceValue, Rejection, Round, SellerKind,
     StoredStatus, china_time::from_epoch_ms,
@@ -38,7 +38,9 @@ fn money_field(item: &Value, key: &str) -> Result<Option<Money>, String> {
     match item.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => {
-            let f = n.as_f64().ok_or_else(|| format!("{key}: {n} is not a number"))?;
+            let f = n
+                .as_f64()
+                .ok_or_else(|| format!("{key}: {n} is not a number"))?;
             Money::from_yuan_f64(f)
                 .map(Some)
                 .map_err(|e| format!("{key}: {e}"))
@@ -79,7 +81,10 @@ pub(crate) fn parse(file: &str, bytes: &[u8], out: &mut ParsedFile) -> Result<()
         });
     };
     let fetched_at = snapshot_fetched_at(file);
-    let hint = file.to_lowercase().contains("foshan").then_some("广东省佛山市");
+    let hint = file
+        .to_lowercase()
+        .contains("foshan")
+        .then_some("广东省佛山市");
     let mut seen = HashSet::new();
     for (i, item) in items.iter().enumerate() {
         out.records_read += 1;
@@ -174,7 +179,10 @@ fn item_to_posting(
         address: parsed.address,
         community: parsed.community,
         round,
-        stored_status: item.get("status").and_then(Value::as_str).and_then(map_status),
+        stored_status: item
+            .get("status")
+            .and_then(Value::as_str)
+            .and_then(map_status),
         property_type: parsed.property_type,
         province: parsed.province,
         city: parsed.city,

@@ -16,7 +16,7 @@
 //!   Asia/Shanghai.
 
 use crate::util::{json_error, short_hash, snapshot_fetched_at};
-use crate::{IngestError, ImportKind, ParsedFile, names, title};
+use crate::{ImportKind, IngestError, ParsedFile, names, title};
 use anjia_domain::{
     AuctionKind, Money, NewPosting, Platform, PriceValue, Rejection, Round, SellerKind,
     text::normalize,
@@ -101,11 +101,19 @@ fn money(item: &Value, key: &str) -> Result<Option<Money>, ItemError> {
             .as_f64()
             .and_then(|f| Money::from_yuan_f64(f).ok())
             .map(Some)
-            .ok_or_else(|| ("bad_price", format!("{key}: {n} is not a valid amount of yuan"))),
+            .ok_or_else(|| {
+                (
+                    "bad_price",
+                    format!("{key}: {n} is not a valid amount of yuan"),
+                )
+            }),
         Some(Value::String(s)) => Money::parse_yuan(s)
             .map(Some)
             .map_err(|e| ("bad_price", format!("{key}: {e}"))),
-        Some(other) => Err(("bad_price", format!("{key}: {other} is not a number of yuan"))),
+        Some(other) => Err((
+            "bad_price",
+            format!("{key}: {other} is not a number of yuan"),
+        )),
     }
 }
 
@@ -151,7 +159,12 @@ fn item_to_posting(
         None | Some(Value::Null) => None,
         Some(v) => match v.as_i64() {
             Some(n) if n >= 0 => Some(n),
-            _ => return Err(("bad_count", format!("bidCount: {v} is not a non-negative integer"))),
+            _ => {
+                return Err((
+                    "bad_count",
+                    format!("bidCount: {v} is not a non-negative integer"),
+                ));
+            }
         },
     };
     let parsed = title::parse_title(raw_title, city.as_deref());
@@ -161,7 +174,11 @@ fn item_to_posting(
         city.as_deref().unwrap_or(""),
         publisher.as_deref().unwrap_or("")
     );
-    let start = if bids.unwrap_or(0) == 0 { current } else { None };
+    let start = if bids.unwrap_or(0) == 0 {
+        current
+    } else {
+        None
+    };
     let (seller_name, seller_kind) = match &publisher {
         Some(p) => (Some(names::mask_person_names(p)), publisher_kind(p)),
         None if parsed.bankruptcy => (None, SellerKind::BankruptcyAdministrator),

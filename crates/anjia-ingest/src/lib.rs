@@ -168,7 +168,9 @@ pub enum IngestError {
         msg: String,
     },
     /// Unknown import kind name.
-    #[error("unknown import kind {0:?}; valid kinds: ali-list, sf-taobao, jd-asset, taobao-asset, jsonl")]
+    #[error(
+        "unknown import kind {0:?}; valid kinds: ali-list, sf-taobao, jd-asset, taobao-asset, jsonl"
+    )]
     UnknownKind(String),
 }
 

@@ -55,29 +55,8 @@ pub const ROLE_WORDS: &[&str] = &[
 
 /// Words that may follow a person's name (ownership, location or link to another person).
 pub const AFTER_WORDS: &[&str] = &[
-    "所有",
-    "名下",
-    "共有",
-    "共同",
-    "单独",
-    "按份",
-    "持有",
-    "占有",
-    "抵押",
-    "购买",
-    "址在",
-    "位于",
-    "坐落",
-    "的",
-    "与",
-    "、",
-    "在",
-    "之",
-    "(",
-    ")",
-    ",",
-    "，",
-    "及",
+    "所有", "名下", "共有", "共同", "单独", "按份", "持有", "占有", "抵押", "购买", "址在", "位于",
+    "坐落", "的", "与", "、", "在", "之", "(", ")", ",", "，", "及",
 ];
 
 /// Strong ownership words that mark a name even in the middle of a title.
@@ -288,7 +267,10 @@ fn name_ending_at_after_word(chars: &[char], s: usize) -> Option<usize> {
         let cand = &chars[s..e];
         if !plausible_name(cand) {
             // Later characters only make it worse once a non-name character is included.
-            if cand.iter().any(|c| !is_han(*c) || NON_NAME_CHARS.contains(*c)) {
+            if cand
+                .iter()
+                .any(|c| !is_han(*c) || NON_NAME_CHARS.contains(*c))
+            {
                 break;
             }
             continue;
@@ -376,12 +358,24 @@ mod tests {
             ["邢力燕", "董辉晶"]
         );
         assert_eq!(names("郝静斌所有位于四平市铁东区平东街"), ["郝静斌"]);
-        assert_eq!(names("郑艳春、许辉海位于威远县严陵镇"), ["郑艳春", "许辉海"]);
-        assert_eq!(names("开鲁县小街基镇明生村樊佩薇所有的1-2层房屋"), ["樊佩薇"]);
-        assert_eq!(names("登记在詹超昊之子姜俊名下的位于余庆县"), ["詹超昊", "姜俊"]);
+        assert_eq!(
+            names("郑艳春、许辉海位于威远县严陵镇"),
+            ["郑艳春", "许辉海"]
+        );
+        assert_eq!(
+            names("开鲁县小街基镇明生村樊佩薇所有的1-2层房屋"),
+            ["樊佩薇"]
+        );
+        assert_eq!(
+            names("登记在詹超昊之子姜俊名下的位于余庆县"),
+            ["詹超昊", "姜俊"]
+        );
         assert_eq!(names("孟和格日勒所有的位于内蒙古镶黄旗"), ["孟和格日勒"]);
         assert_eq!(names("被执行人彭凤位于永州市"), ["彭凤"]);
-        assert_eq!(names("岚皋县城关镇孟家巷66号(詹蕾涛、郭全雪名下房产)"), ["詹蕾涛", "郭全雪"]);
+        assert_eq!(
+            names("岚皋县城关镇孟家巷66号(詹蕾涛、郭全雪名下房产)"),
+            ["詹蕾涛", "郭全雪"]
+        );
     }
 
     #[test]

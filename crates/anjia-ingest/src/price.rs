@@ -113,13 +113,7 @@ fn significant_digits(mut v: i64) -> u32 {
     v.to_string().len() as u32
 }
 
-fn estimate(
-    precision: PricePrecision,
-    lo: i64,
-    hi: i64,
-    value: i64,
-    method: &str,
-) -> PriceValue {
+fn estimate(precision: PricePrecision, lo: i64, hi: i64, value: i64, method: &str) -> PriceValue {
     let value = value.clamp(lo, hi);
     PriceValue {
         value: Money::from_yuan(value),

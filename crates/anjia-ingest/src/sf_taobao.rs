@@ -13,7 +13,7 @@
 //! `bad_price` (names the field), `bad_date`, `duplicate_in_file`.
 
 use crate::util::snapshot_fetched_at;
-use crate::{IngestError, ImportKind, ParsedFile, names, price, title};
+use crate::{ImportKind, IngestError, ParsedFile, names, price, title};
 use anjia_domain::{
     AuctionKind, Money, NewPosting, Platform, Rejection, Round, SellerKind, text::normalize,
 };
@@ -142,11 +142,23 @@ fn record_to_posting(
     }
     let mut f: Vec<&str> = Vec::with_capacity(HEADER.len());
     for (i, b) in rec.iter().enumerate() {
-        f.push(std::str::from_utf8(b).map_err(|_| {
-            ("bad_encoding", format!("{}: not valid UTF-8", HEADER[i]))
-        })?);
+        f.push(
+            std::str::from_utf8(b)
+                .map_err(|_| ("bad_encoding", format!("{}: not valid UTF-8", HEADER[i])))?,
+        );
     }
-    let [raw_title, url, first, deposit, eval, inc, place, date, item_id] = f[..] else {
+    let [
+        raw_title,
+        url,
+        first,
+        deposit,
+        eval,
+        inc,
+        place,
+        date,
+        item_id,
+    ] = f[..]
+    else {
         return Err(("bad_field_count", "wrong number of fields".into()));
     };
     if raw_title.trim().is_empty() {
@@ -154,7 +166,10 @@ fn record_to_posting(
     }
     let item_id = item_id.trim();
     if item_id.is_empty() || !item_id.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(("bad_item_id", format!("item_id: {item_id:?} is not a number")));
+        return Err((
+            "bad_item_id",
+            format!("item_id: {item_id:?} is not a number"),
+        ));
     }
     let first = truncated_figure("first_price", first)?;
     let eval = if eval.trim().is_empty() {

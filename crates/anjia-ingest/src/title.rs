@@ -237,10 +237,9 @@ fn region_index() -> &'static RegionIndex {
             }
         }
         // Abolished names (崇文区, 静海县, 襄樊市…) → their successors in force.
-        let history: HashMap<String, String> = serde_json::from_str(include_str!(
-            "../../../data/geo/divisions_history.json"
-        ))
-        .unwrap_or_default();
+        let history: HashMap<String, String> =
+            serde_json::from_str(include_str!("../../../data/geo/divisions_history.json"))
+                .unwrap_or_default();
         let mut hist: Vec<(RegionCode, String)> = history
             .into_iter()
             .filter_map(|(k, v)| Some((RegionCode::parse(&k).ok()?, v)))
@@ -284,8 +283,13 @@ fn looks_like_street_after(chars: &[char], at: usize) -> bool {
         i += 1;
     }
     match chars.get(i) {
-        Some('路' | '街' | '道' | '巷' | '弄' | '村' | '镇' | '乡' | '桥' | '里' | '湾' | '苑' | '园')
-        | Some('庄' | '屯' | '坊' | '居' | '楼' | '阁' | '府' | '门' | '口' | '站' | '港') => true,
+        Some(
+            '路' | '街' | '道' | '巷' | '弄' | '村' | '镇' | '乡' | '桥' | '里' | '湾' | '苑'
+            | '园',
+        )
+        | Some('庄' | '屯' | '坊' | '居' | '楼' | '阁' | '府' | '门' | '口' | '站' | '港') => {
+            true
+        }
         Some('大') => matches!(chars.get(i + 1), Some('道' | '街' | '厦' | '楼')),
         Some('小') => matches!(chars.get(i + 1), Some('区')),
         Some('花') => matches!(chars.get(i + 1), Some('园')),
@@ -353,7 +357,11 @@ fn apply(best: &mut Option<RegionCode>, m: &Mention, context: &[RegionCode]) -> 
     let weak = m.weak;
     let cands = &m.codes;
     let mut pool: Vec<RegionCode> = match best {
-        Some(b) => cands.iter().copied().filter(|c| consistent(*c, *b)).collect(),
+        Some(b) => cands
+            .iter()
+            .copied()
+            .filter(|c| consistent(*c, *b))
+            .collect(),
         None => cands.clone(),
     };
     if m.short_county && !context.is_empty() {
@@ -504,7 +512,9 @@ const CONJUNCTIONS: &[char] = &['及', '和', '、', '含', '带', '附', '+', '
 /// `办公室` is office, `商住` residential, `非住宅` commercial. No keyword: a numbered unit in a
 /// building (`5栋2814号`, `1-104`, `3号楼`) is residential, anything else [`PropertyType::Other`].
 pub fn property_type(title: &str) -> PropertyType {
-    let cleaned = strip_inclusions(title).replace("小区", "").replace("社区", "");
+    let cleaned = strip_inclusions(title)
+        .replace("小区", "")
+        .replace("社区", "");
     let chars: Vec<char> = cleaned.chars().collect();
     let mut hits: Vec<(usize, usize, PropertyType)> = Vec::new();
     let mut i = 0;
@@ -527,7 +537,8 @@ pub fn property_type(title: &str) -> PropertyType {
                 let ok = !single || {
                     let prev = if i > 0 { chars[i - 1] } else { ' ' };
                     let next = chars.get(i + 1).copied().unwrap_or(' ');
-                    (prev.is_ascii_alphanumeric() || matches!(prev, '东' | '西' | '套' | '楼' | '号'))
+                    (prev.is_ascii_alphanumeric()
+                        || matches!(prev, '东' | '西' | '套' | '楼' | '号'))
                         && next != '地'
                 };
                 if ok {
@@ -540,7 +551,9 @@ pub fn property_type(title: &str) -> PropertyType {
     }
     let Some(&(start, _, last_t)) = hits.last() else {
         // No keyword: a numbered unit in a building (`5栋2814号`, `1-104`, `3号楼`) is a dwelling.
-        let unit_like = ["栋", "幢", "号楼", "单元", "座"].iter().any(|w| cleaned.contains(w))
+        let unit_like = ["栋", "幢", "号楼", "单元", "座"]
+            .iter()
+            .any(|w| cleaned.contains(w))
             || chars
                 .windows(3)
                 .any(|w| w[0].is_ascii_digit() && w[1] == '-' && w[2].is_ascii_digit());
@@ -639,8 +652,8 @@ const COMMUNITY_SUFFIXES: &[&str] = &[
 
 /// Characters after which a community name starts (the end of a road, number or administrative part).
 const COMMUNITY_BOUNDARY: &[char] = &[
-    '号', '路', '街', '道', '巷', '弄', '镇', '区', '县', '市', '村', '(', ')', '、', ',', ' ', '#',
-    '省', '乡', '会', '处', '侧', '内', '-', '之',
+    '号', '路', '街', '道', '巷', '弄', '镇', '区', '县', '市', '村', '(', ')', '、', ',', ' ',
+    '#', '省', '乡', '会', '处', '侧', '内', '-', '之',
 ];
 
 /// Community (小区) name in an address: the run of characters ending in a community suffix (花园,
@@ -659,8 +672,10 @@ pub fn community(address: &str) -> Option<String> {
             // A one-character suffix must end the word (not 园区, 城市, 府路).
             if sc.len() == 1 {
                 let next = chars.get(end).copied();
-                if matches!(next, Some('区' | '市' | '路' | '街' | '镇' | '村' | '乡' | '县'))
-                {
+                if matches!(
+                    next,
+                    Some('区' | '市' | '路' | '街' | '镇' | '村' | '乡' | '县')
+                ) {
                     continue;
                 }
             }
@@ -719,7 +734,10 @@ mod tests {
             (Some(Round::First), "平安银行-宜滨新村")
         );
         assert_eq!(strip_round_prefix("【变卖】x"), (Some(Round::SellOff), "x"));
-        assert_eq!(strip_round_prefix("【再次拍卖】x").0, Some(Round::ReAuction));
+        assert_eq!(
+            strip_round_prefix("【再次拍卖】x").0,
+            Some(Round::ReAuction)
+        );
         assert_eq!(strip_round_prefix("【融侨5月购房季】x").0, None);
     }
 
@@ -739,31 +757,58 @@ mod tests {
         assert_eq!(match_region("朝阳路88号", None), (None, None, None));
         assert_eq!(match_region("朝阳街道幸福里", None), (None, None, None));
         // Ambiguous 朝阳区 resolved by a hint.
-        assert_eq!(match_region("朝阳区人民大街", Some("长春市")).2, Some(rc(220104)));
+        assert_eq!(
+            match_region("朝阳区人民大街", Some("长春市")).2,
+            Some(rc(220104))
+        );
         assert_eq!(match_region("朝阳区人民大街", None).2, None);
         // District unique in the country gives the city.
         assert_eq!(match_region("顺德区北滘镇", None).1, Some(rc(440600)));
         // Hint completes a title without a place.
-        assert_eq!(match_region("晶都小区49号", Some("浦江县")).2, Some(rc(330726)));
-        assert_eq!(match_region("铁西区兴华街", Some("沈阳市")).2, Some(rc(210106)));
+        assert_eq!(
+            match_region("晶都小区49号", Some("浦江县")).2,
+            Some(rc(330726))
+        );
+        assert_eq!(
+            match_region("铁西区兴华街", Some("沈阳市")).2,
+            Some(rc(210106))
+        );
     }
 
     #[test]
     fn property_types() {
         use PropertyType::*;
         for (t, want) in [
-            ("位于佛山市南海区里水镇洲村里横路悦园小区商业区120号1355车位", Parking),
+            (
+                "位于佛山市南海区里水镇洲村里横路悦园小区商业区120号1355车位",
+                Parking,
+            ),
             ("某小区3栋住宅及车位", Residential),
-            ("南京市鼓楼区黑龙江路19号汇林绿洲怡林苑3幢3单元101室房产", Residential),
-            ("位于佛山市南海区桂城街道南海大道北16号联华大厦701办公室", Office),
+            (
+                "南京市鼓楼区黑龙江路19号汇林绿洲怡林苑3幢3单元101室房产",
+                Residential,
+            ),
+            (
+                "位于佛山市南海区桂城街道南海大道北16号联华大厦701办公室",
+                Office,
+            ),
             ("(破)沭阳县雯锦花园小区7-103商铺", Commercial),
             ("泰州市海陵区九龙镇世纪大道51号1-7幢厂房", Industrial),
-            ("(破)启东中信科技有限公司名下的国有土地使用权及在建工程", Land),
+            (
+                "(破)启东中信科技有限公司名下的国有土地使用权及在建工程",
+                Land,
+            ),
             ("沭阳县贤官镇大江木业南侧房屋及土地使用权", Residential),
-            ("江阴市文富花苑二区44幢505室住宅房地产(含装潢、阁楼及自行车库)", Residential),
+            (
+                "江阴市文富花苑二区44幢505室住宅房地产(含装潢、阁楼及自行车库)",
+                Residential,
+            ),
             ("深圳市南山区蛇口工业区沿山路龟山小筑A座4号房", Residential),
             ("集装箱做的设备六个", Other),
-            ("长沙市开福区湘江中路一段126号华盛新外滩花园5栋2814号", Residential),
+            (
+                "长沙市开福区湘江中路一段126号华盛新外滩花园5栋2814号",
+                Residential,
+            ),
             ("重庆市渝北区双龙湖街道龙康街33号1幢8-1", Residential),
         ] {
             assert_eq!(property_type(t), want, "{t}");
@@ -782,8 +827,14 @@ mod tests {
     #[test]
     fn communities() {
         for (a, want) in [
-            ("佛山市南海区狮山镇松岗商业大道北2号海逸桃源花园6栋2904房", Some("海逸桃源花园")),
-            ("南京市六合区横梁镇山东路51号雨花石文化园49幢一单元302", Some("雨花石文化园")),
+            (
+                "佛山市南海区狮山镇松岗商业大道北2号海逸桃源花园6栋2904房",
+                Some("海逸桃源花园"),
+            ),
+            (
+                "南京市六合区横梁镇山东路51号雨花石文化园49幢一单元302",
+                Some("雨花石文化园"),
+            ),
             ("上海市杨浦区水丰路125弄2号501-502室", None),
             ("(破)沭阳县雯锦花园小区7-103商铺", Some("雯锦花园")),
             ("南通市通州区果园名居2幢504", Some("果园名居")),
@@ -801,9 +852,16 @@ mod tests {
         assert_eq!(p.round, Some(Round::Second));
         assert_eq!(p.district, Some(rc(431222)));
         assert_eq!(p.property_type, PropertyType::Residential);
-        assert!(p.title.starts_with("被执行人邢**与案外人董**在沅陵县"), "{}", p.title);
+        assert!(
+            p.title.starts_with("被执行人邢**与案外人董**在沅陵县"),
+            "{}",
+            p.title
+        );
         assert!(!p.address.contains("力燕"));
-        let b = parse_title("（破）南京市六合区横梁镇山东路51号雨花石文化园49幢一单元302", None);
+        let b = parse_title(
+            "（破）南京市六合区横梁镇山东路51号雨花石文化园49幢一单元302",
+            None,
+        );
         assert!(b.bankruptcy);
         assert_eq!(b.district, Some(rc(320116)));
         assert_eq!(b.community.as_deref(), Some("雨花石文化园"));

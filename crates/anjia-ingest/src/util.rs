@@ -76,7 +76,10 @@ mod tests {
             snapshot_date("sf_taobao_2020-05.csv"),
             Some(date!(2020 - 05 - 01))
         );
-        assert_eq!(snapshot_date("x_2021-03-15.csv"), Some(date!(2021 - 03 - 15)));
+        assert_eq!(
+            snapshot_date("x_2021-03-15.csv"),
+            Some(date!(2021 - 03 - 15))
+        );
         assert_eq!(snapshot_date("nodate.json"), None);
         assert_eq!(
             snapshot_fetched_at("jd_asset_auctions_2020-08.json"),
