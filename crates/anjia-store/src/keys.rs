@@ -38,12 +38,63 @@ pub fn link_key(p: &NewPosting) -> String {
 /// SHA-256 (lowercase hex) of a posting's content: every field, the raw record included, except
 /// `fetched_at` — fetching an unchanged record again is not a change.
 pub(crate) fn content_hash(p: &NewPosting) -> Result<String, serde_json::Error> {
-    let mut v = serde_json::to_value(p)?;
-    if let Some(o) = v.as_object_mut() {
-        o.remove("fetched_at");
-    }
-    let bytes = serde_json::to_vec(&v)?;
-    let digest = Sha256::digest(&bytes);
+    // Exhaustive destructuring: a field added to NewPosting fails to compile here until it is
+    // decided whether it belongs to the content.
+    let NewPosting {
+        platform,
+        kind,
+        source_item_id,
+        source_url,
+        fetched_at: _,
+        importer,
+        title,
+        address,
+        community,
+        round,
+        stored_status,
+        property_type,
+        province,
+        city,
+        district,
+        building_area_m2,
+        start_price,
+        appraised_value,
+        appraisal_basis,
+        deposit,
+        increment,
+        current_price,
+        auction_start,
+        auction_end,
+        listed_on,
+        seller_name,
+        seller_kind,
+        applicant_count,
+        viewer_count,
+        bid_count,
+        supports_loan,
+        bankruptcy,
+        raw,
+    } = p;
+    let mut h = HashWriter(Sha256::new());
+    // The fields as a tuple (serialised as a JSON array: no key strings to hash), then the raw
+    // record, without building a copy of either.
+    serde_json::to_writer(
+        &mut h,
+        &(
+            (platform, kind, source_item_id, source_url, importer, title),
+            (address, community, round, stored_status, property_type),
+            (province, city, district, building_area_m2),
+            (start_price, appraised_value, appraisal_basis),
+            (deposit, increment, current_price),
+            (auction_start, auction_end, listed_on),
+            (seller_name, seller_kind),
+            (applicant_count, viewer_count, bid_count),
+            (supports_loan, bankruptcy),
+        ),
+    )?;
+    h.0.update(b"\n");
+    serde_json::to_writer(&mut h, raw)?;
+    let digest = h.0.finalize();
     let mut hex = String::with_capacity(64);
     for b in digest {
         hex.push(char::from_digit(u32::from(b >> 4), 16).unwrap_or('0'));
@@ -52,9 +103,47 @@ pub(crate) fn content_hash(p: &NewPosting) -> Result<String, serde_json::Error> 
     Ok(hex)
 }
 
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hash_ignores_fetched_at_only() {
+        let p: NewPosting = serde_json::from_value(serde_json::json!({
+            "platform": "ali", "kind": "judicial", "source_item_id": "1", "source_url": null,
+            "fetched_at": [2020, 61, 0, 0, 0, 0, 0, 0, 0], "importer": "x", "title": "t",
+            "address": "a", "community": null, "round": "first", "stored_status": null,
+            "property_type": "residential", "province": null, "city": null, "district": null,
+            "building_area_m2": null, "start_price": null, "appraised_value": null,
+            "appraisal_basis": null, "deposit": null, "increment": null, "current_price": null,
+            "auction_start": null, "auction_end": null, "listed_on": null, "seller_name": null,
+            "seller_kind": "court", "applicant_count": null, "viewer_count": null,
+            "bid_count": null, "supports_loan": null, "bankruptcy": false, "raw": {"a": 1}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let h = content_hash(&p).unwrap();
+        assert_eq!(h.len(), 64);
+        let mut q = p.clone();
+        q.fetched_at += time::Duration::days(1);
+        assert_eq!(content_hash(&q).unwrap(), h);
+        q.raw = serde_json::json!({"a": 2});
+        assert_ne!(content_hash(&q).unwrap(), h);
+        let mut q = p.clone();
+        q.bid_count = Some(1);
+        assert_ne!(content_hash(&q).unwrap(), h);
+    }
 
     #[test]
     fn normalises_width_space_punctuation_case() {

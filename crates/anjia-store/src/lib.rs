@@ -205,10 +205,22 @@ impl Store {
         rejections: &[Rejection],
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<ImportSummary, StoreError> {
-        dispatch!(
+        let summary = dispatch!(
             self,
             import(file, importer, records_read, postings, rejections, progress)
-        )
+        )?;
+        // Counts only: no record content, which may hold personal data.
+        tracing::info!(
+            backend = self.backend().name(),
+            importer,
+            read = summary.read,
+            inserted = summary.inserted,
+            updated = summary.updated,
+            unchanged = summary.unchanged,
+            rejected = summary.rejected_total(),
+            "import committed"
+        );
+        Ok(summary)
     }
 
     /// Number of stored postings.

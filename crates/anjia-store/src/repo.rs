@@ -431,29 +431,33 @@ async fn lookup_existing(
     chunk: &[NewPosting],
     known: &mut HashMap<Key, (i64, String)>,
 ) -> Result<(), StoreError> {
-    let wanted: HashSet<&str> = chunk
-        .iter()
-        .filter(|p| !known.contains_key(&(p.platform, p.source_item_id.clone())))
-        .map(|p| p.source_item_id.as_str())
-        .collect();
-    if wanted.is_empty() {
-        return Ok(());
+    // Grouped by platform so that the lookup uses the (platform, source_item_id) unique index.
+    let mut wanted: BTreeMap<Platform, HashSet<&str>> = BTreeMap::new();
+    for p in chunk {
+        if !known.contains_key(&(p.platform, p.source_item_id.clone())) {
+            wanted
+                .entry(p.platform)
+                .or_default()
+                .insert(p.source_item_id.as_str());
+        }
     }
-    let mut qb = QueryBuilder::<Db>::new(
-        "SELECT id, platform, source_item_id, content_hash FROM postings WHERE source_item_id IN (",
-    );
-    let mut sep = qb.separated(", ");
-    for s in &wanted {
-        sep.push_bind(*s);
-    }
-    qb.push(")");
-    let rows: Vec<(i64, String, String, String)> =
-        qb.build_query_as()
+    for (platform, items) in wanted {
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT id, source_item_id, content_hash FROM postings WHERE platform = ",
+        );
+        qb.push_bind(platform.as_str());
+        qb.push(" AND source_item_id IN (");
+        let mut sep = qb.separated(", ");
+        for s in &items {
+            sep.push_bind(*s);
+        }
+        qb.push(")");
+        let rows: Vec<(i64, String, String)> = qb
+            .build_query_as()
             .fetch_all(&mut **tx)
             .await
             .map_err(|e| StoreError::db("import: look up existing postings", e))?;
-    for (id, platform, source_item_id, hash) in rows {
-        if let Some(platform) = Platform::parse(&platform) {
+        for (id, source_item_id, hash) in rows {
             known
                 .entry((platform, source_item_id))
                 .or_insert((id, hash));

@@ -559,3 +559,39 @@ async fn import_throughput(store: Store) {
         6_000.0 / again.as_secs_f64(),
     );
 }
+
+#[tokio::test]
+async fn memory_store_keeps_one_database() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    assert_eq!(store.backend(), Backend::Sqlite);
+    store.migrate().await.unwrap();
+    import(&store, &many(3)).await;
+    // Every pooled use sees the same in-memory database.
+    let (a, b) = tokio::join!(store.count_postings(), store.count_postings());
+    assert_eq!((a.unwrap(), b.unwrap()), (3, 3));
+}
+
+#[tokio::test]
+async fn sqlite_file_gets_its_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a/b/anjia.db");
+    let store = Store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    assert!(path.exists());
+}
+
+#[tokio::test]
+async fn unsupported_urls_are_refused_without_echoing_them() {
+    let err = Store::connect("mysql://user:secret@host/db")
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("\"mysql\""), "{msg}");
+    assert!(!msg.contains("secret"), "{msg}");
+    assert_eq!(
+        Backend::from_url("postgresql://h/db").unwrap(),
+        Backend::Postgres
+    );
+}
