@@ -1,1 +1,168 @@
-fn main(){}
+//! Search latency at N synthetic lots: a two-term query with two filters.
+//!
+//! ```sh
+//! ANJIA_BENCH_LOTS=1000000 cargo bench -p anjia-search --bench search
+//! ```
+//!
+//! * `ANJIA_BENCH_LOTS`: number of lots (default 100,000).
+//! * `ANJIA_BENCH_INDEX_DIR`: where to keep the index (default: `anjia-search-bench-<N>` in the system
+//!   temp dir). The index is built once and reused while its `lots.txt` marker matches N.
+//!
+//! Before divan runs, the bench builds or opens the index, prints build time and size, then times
+//! 2,000 queries itself and prints p50/p90/p99/max and the process RSS (divan reports mean/median
+//! only).
+
+use anjia_domain::{Money, PropertyType, RegionCode, Round};
+use anjia_search::{SearchIndex, SearchRequest, Sort, synth};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+fn lots() -> usize {
+    std::env::var("ANJIA_BENCH_LOTS")
+        .ok()
+        .and_then(|s| s.replace('_', "").parse().ok())
+        .unwrap_or(100_000)
+}
+
+fn dir_size(p: &Path) -> u64 {
+    std::fs::read_dir(p)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.metadata().map(|m| m.len()).unwrap_or(0))
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .filter(|l| l.starts_with("VmRSS") || l.starts_with("VmHWM"))
+                .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+fn index() -> &'static SearchIndex {
+    static IDX: OnceLock<SearchIndex> = OnceLock::new();
+    IDX.get_or_init(|| {
+        let n = lots();
+        let dir: PathBuf = std::env::var_os("ANJIA_BENCH_INDEX_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| std::env::temp_dir().join(format!("anjia-search-bench-{n}")));
+        let marker = dir.join("lots.txt");
+        let ok = std::fs::read_to_string(&marker).is_ok_and(|s| s.trim() == n.to_string());
+        let idx = SearchIndex::open_or_create(&dir).expect("open index");
+        if !ok || idx.num_docs() != n as u64 {
+            let t = Instant::now();
+            idx.rebuild(synth::Generator::bundled(2020).take(n))
+                .expect("build index");
+            let built = t.elapsed();
+            idx.optimize().expect("merge segments");
+            eprintln!(
+                "built {n} lots in {:.1?} (+ merge {:.1?}) at {}",
+                built,
+                t.elapsed() - built,
+                dir.display()
+            );
+            std::fs::write(&marker, n.to_string()).expect("write marker");
+        }
+        eprintln!(
+            "index: {} docs, {:.1} MiB on disk; {}",
+            idx.num_docs(),
+            dir_size(&dir) as f64 / (1024.0 * 1024.0),
+            rss()
+        );
+        idx
+    })
+}
+
+fn rc(n: u32) -> RegionCode {
+    RegionCode::new(n).expect("valid code")
+}
+
+/// Two text terms and two filters each.
+fn requests() -> Vec<SearchRequest> {
+    let base = SearchRequest::default();
+    vec![
+        SearchRequest {
+            q: Some("花园 单元".into()),
+            region: Some(rc(430000)),
+            property_types: vec![PropertyType::Residential],
+            ..base.clone()
+        },
+        SearchRequest {
+            q: Some("小区 号楼".into()),
+            region: Some(rc(500000)),
+            rounds: vec![Round::First],
+            ..base.clone()
+        },
+        SearchRequest {
+            q: Some("大厦 室".into()),
+            region: Some(rc(440000)),
+            price_max: Some(Money::from_yuan(2_000_000)),
+            ..base.clone()
+        },
+        SearchRequest {
+            q: Some("花园 小区".into()),
+            property_types: vec![PropertyType::Residential],
+            rounds: vec![Round::Second],
+            sort: Sort::PriceAsc,
+            ..base.clone()
+        },
+        SearchRequest {
+            q: Some("中路 号".into()),
+            region: Some(rc(140200)),
+            discount_max: Some(0.8),
+            sort: Sort::StartTimeDesc,
+            ..base
+        },
+    ]
+}
+
+fn main() {
+    let idx = index();
+    let reqs = requests();
+    let now = synth::REFERENCE_TIME;
+    for r in &reqs {
+        let res = idx.search(r, now).expect("search");
+        eprintln!("{:?} → {} hits", r.q, res.total);
+    }
+    let mut times: Vec<Duration> = Vec::with_capacity(2_000);
+    for i in 0..2_000 {
+        let r = &reqs[i % reqs.len()];
+        let t = Instant::now();
+        let res = idx.search(r, now).expect("search");
+        times.push(t.elapsed());
+        std::hint::black_box(res);
+    }
+    times.sort();
+    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    eprintln!(
+        "2000 queries: p50 {:.2?}, p90 {:.2?}, p99 {:.2?}, max {:.2?}; {}",
+        pct(0.50),
+        pct(0.90),
+        pct(0.99),
+        times[times.len() - 1],
+        rss()
+    );
+    divan::main();
+}
+
+/// The rotating two-term, two-filter query.
+#[divan::bench]
+fn two_terms_two_filters(b: divan::Bencher) {
+    let idx = index();
+    let reqs = requests();
+    let i = AtomicUsize::new(0);
+    b.bench(|| {
+        let k = i.fetch_add(1, Ordering::Relaxed);
+        idx.search(&reqs[k % reqs.len()], synth::REFERENCE_TIME)
+            .expect("search")
+    });
+}

@@ -3,8 +3,8 @@
 
 use crate::request::Sort;
 use crate::schema::{
-    F_AREA, F_DISCOUNT, F_END, F_ID, F_LISTED, F_PRICE, F_REGION, F_ROUND, F_START, F_STATUS,
-    F_TYPE, START_UNKNOWN, END_UNKNOWN, LISTED_UNKNOWN, ordinal,
+    END_UNKNOWN, F_AREA, F_DISCOUNT, F_END, F_ID, F_LISTED, F_PRICE, F_REGION, F_ROUND, F_START,
+    F_STATUS, F_TYPE, LISTED_UNKNOWN, START_UNKNOWN, ordinal,
 };
 use crate::status::Now;
 use anjia_domain::{DerivedState, PropertyType, Round, StoredStatus};
@@ -32,10 +32,12 @@ impl RegionFacet {
     #[inline]
     fn counts(self, v: u64) -> bool {
         match self {
-            RegionFacet::Provinces => v % 10_000 == 0,
-            RegionFacet::CitiesOf(pp) => v / 10_000 == pp && v % 100 == 0 && v % 10_000 != 0,
-            RegionFacet::DistrictsOfMunicipality(pp) => v / 10_000 == pp && v % 100 != 0,
-            RegionFacet::DistrictsOfCity(ppcc) => v / 100 == ppcc && v % 100 != 0,
+            RegionFacet::Provinces => v.is_multiple_of(10_000),
+            RegionFacet::CitiesOf(pp) => {
+                v / 10_000 == pp && v.is_multiple_of(100) && !v.is_multiple_of(10_000)
+            }
+            RegionFacet::DistrictsOfMunicipality(pp) => v / 10_000 == pp && !v.is_multiple_of(100),
+            RegionFacet::DistrictsOfCity(ppcc) => v / 100 == ppcc && !v.is_multiple_of(100),
             RegionFacet::None => false,
         }
     }
@@ -115,12 +117,20 @@ pub(crate) struct SegmentSearch {
 #[inline]
 fn ord_f32(x: f32) -> u32 {
     let b = x.to_bits();
-    if b & 0x8000_0000 != 0 { !b } else { b | 0x8000_0000 }
+    if b & 0x8000_0000 != 0 {
+        !b
+    } else {
+        b | 0x8000_0000
+    }
 }
 #[inline]
 fn ord_f64(x: f64) -> u64 {
     let b = x.to_bits();
-    if b & (1 << 63) != 0 { !b } else { b | (1 << 63) }
+    if b & (1 << 63) != 0 {
+        !b
+    } else {
+        b | (1 << 63)
+    }
 }
 #[inline]
 fn ord_i64(x: i64) -> u64 {

@@ -52,8 +52,29 @@ pub const ROUND_WORDS: &[(&str, Round)] = &[
 
 /// Words that carry no meaning for matching (every lot is a 法拍 property).
 pub const STOP_WORDS: &[&str] = &[
-    "的", "了", "和", "与", "及", "或", "在", "位于", "于", "之", "等", "一套", "一处", "法拍",
-    "法拍房", "拍卖", "司法拍卖", "房产", "房屋", "房子", "房", "附近", "周边",
+    "的",
+    "了",
+    "和",
+    "与",
+    "及",
+    "或",
+    "在",
+    "位于",
+    "于",
+    "之",
+    "等",
+    "一套",
+    "一处",
+    "法拍",
+    "法拍房",
+    "拍卖",
+    "司法拍卖",
+    "房产",
+    "房屋",
+    "房子",
+    "房",
+    "附近",
+    "周边",
 ];
 
 const STREET_CHARS: &[char] = &['路', '街', '道', '巷', '弄'];
@@ -193,7 +214,8 @@ fn glue_terms(words: &[(usize, usize, String)]) -> Vec<String> {
             }
             continue;
         }
-        let single_cjk = w.chars().count() == 1 && w.chars().all(is_cjk) && !STOP_WORDS.contains(&w.as_str());
+        let single_cjk =
+            w.chars().count() == 1 && w.chars().all(is_cjk) && !STOP_WORDS.contains(&w.as_str());
         let cjk = w.chars().all(is_cjk);
         if let Some(p) = pending_single.take() {
             if p.1 == *s && cjk {

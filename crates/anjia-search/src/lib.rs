@@ -24,7 +24,8 @@ pub mod tokenize;
 
 pub use interpret::interpret;
 pub use request::{
-    DEFAULT_PER_PAGE, InvalidParam, MAX_DISCOUNT, MAX_PER_PAGE, MAX_QUERY_CHARS, SearchRequest, Sort,
+    DEFAULT_PER_PAGE, InvalidParam, MAX_DISCOUNT, MAX_PER_PAGE, MAX_QUERY_CHARS, SearchRequest,
+    Sort,
 };
 pub use results::{FacetCount, Facets, Hit, QueryInterpretation, SearchResults};
 
@@ -141,7 +142,11 @@ impl SearchIndex {
     /// # Errors
     /// tantivy errors; the previous content stays visible when the commit fails.
     pub fn rebuild(&self, postings: impl IntoIterator<Item = Posting>) -> Result<u64, SearchError> {
-        let mut w = self.inner.writer.lock().map_err(|_| SearchError::Poisoned)?;
+        let mut w = self
+            .inner
+            .writer
+            .lock()
+            .map_err(|_| SearchError::Poisoned)?;
         w.delete_all_documents()?;
         let mut n = 0u64;
         for p in postings {
@@ -162,7 +167,11 @@ impl SearchIndex {
     /// # Errors
     /// tantivy errors.
     pub fn upsert(&self, postings: &[Posting]) -> Result<(), SearchError> {
-        let mut w = self.inner.writer.lock().map_err(|_| SearchError::Poisoned)?;
+        let mut w = self
+            .inner
+            .writer
+            .lock()
+            .map_err(|_| SearchError::Poisoned)?;
         for p in postings {
             w.delete_term(Term::from_field_i64(self.inner.fields.id, p.id));
             w.add_document(schema::to_document(&self.inner.fields, p)?)?;
@@ -178,7 +187,11 @@ impl SearchIndex {
     /// # Errors
     /// tantivy errors.
     pub fn delete(&self, ids: &[i64]) -> Result<(), SearchError> {
-        let mut w = self.inner.writer.lock().map_err(|_| SearchError::Poisoned)?;
+        let mut w = self
+            .inner
+            .writer
+            .lock()
+            .map_err(|_| SearchError::Poisoned)?;
         for id in ids {
             w.delete_term(Term::from_field_i64(self.inner.fields.id, *id));
         }
@@ -194,7 +207,11 @@ impl SearchIndex {
     /// tantivy errors.
     pub fn optimize(&self) -> Result<(), SearchError> {
         let ids = self.inner.index.searchable_segment_ids()?;
-        let mut w = self.inner.writer.lock().map_err(|_| SearchError::Poisoned)?;
+        let mut w = self
+            .inner
+            .writer
+            .lock()
+            .map_err(|_| SearchError::Poisoned)?;
         if ids.len() > 1 {
             w.merge(&ids).wait()?;
         }
@@ -219,7 +236,11 @@ impl SearchIndex {
         now: OffsetDateTime,
     ) -> Result<SearchResults, SearchError> {
         req.validate()?;
-        let interp = req.q.as_deref().map(interpret::interpret).unwrap_or_default();
+        let interp = req
+            .q
+            .as_deref()
+            .map(interpret::interpret)
+            .unwrap_or_default();
         let n = Now::new(now);
         let f = &self.inner.fields;
         let q = query::build_query(f, req, &interp, n);
@@ -248,10 +269,21 @@ impl SearchIndex {
             let bytes = doc
                 .get_first(f.hit)
                 .and_then(|v| v.as_bytes())
-                .ok_or_else(|| SearchError::Corrupt(format!("posting {} has no stored hit", e.id)))?;
+                .ok_or_else(|| {
+                    SearchError::Corrupt(format!("posting {} has no stored hit", e.id))
+                })?;
             let s: StoredHit = serde_json::from_slice(bytes)
                 .map_err(|err| SearchError::Corrupt(format!("posting {}: {err}", e.id)))?;
-            hits.push(to_hit(s, g, now, if req.sort == Sort::Relevance { e.score } else { 0.0 }));
+            hits.push(to_hit(
+                s,
+                g,
+                now,
+                if req.sort == Sort::Relevance {
+                    e.score
+                } else {
+                    0.0
+                },
+            ));
         }
 
         let mut region: Vec<FacetCount> = h

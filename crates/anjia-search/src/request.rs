@@ -281,7 +281,10 @@ impl SearchRequest {
         if self.per_page == 0 || self.per_page > MAX_PER_PAGE {
             return Err(InvalidParam::new(
                 "per_page",
-                format!("must be between 1 and {MAX_PER_PAGE}, got {}", self.per_page),
+                format!(
+                    "must be between 1 and {MAX_PER_PAGE}, got {}",
+                    self.per_page
+                ),
             ));
         }
         Ok(())

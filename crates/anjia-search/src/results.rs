@@ -1,8 +1,6 @@
 //! What a search returns: hits, facet counts and the interpretation of the query.
 
-use anjia_domain::{
-    AuctionKind, LotState, Platform, PriceValue, PropertyType, RegionCode, Round,
-};
+use anjia_domain::{AuctionKind, LotState, Platform, PriceValue, PropertyType, RegionCode, Round};
 use serde::Serialize;
 use time::{Date, OffsetDateTime};
 

@@ -27,8 +27,8 @@ use anjia_domain::{
 use serde::{Deserialize, Serialize};
 use tantivy::TantivyDocument;
 use tantivy::schema::{
-    BytesOptions, Field, FAST, INDEXED, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing,
-    TextOptions,
+    BytesOptions, FAST, Field, INDEXED, IndexRecordOption, NumericOptions, Schema,
+    TextFieldIndexing, TextOptions,
 };
 use time::{Date, OffsetDateTime};
 
@@ -189,10 +189,16 @@ pub(crate) fn to_document(f: &Fields, p: &Posting) -> tantivy::Result<TantivyDoc
     for r in region_terms(p) {
         doc.add_u64(f.region, r);
     }
-    doc.add_u64(f.property_type, ordinal(PropertyType::ALL, &d.property_type));
+    doc.add_u64(
+        f.property_type,
+        ordinal(PropertyType::ALL, &d.property_type),
+    );
     doc.add_u64(f.round, ordinal(Round::ALL, &d.round));
     doc.add_u64(f.status, status_code(d.stored_status));
-    doc.add_i64(f.start, d.auction_start.map_or(START_UNKNOWN, epoch_seconds));
+    doc.add_i64(
+        f.start,
+        d.auction_start.map_or(START_UNKNOWN, epoch_seconds),
+    );
     doc.add_i64(f.end, d.auction_end.map_or(END_UNKNOWN, epoch_seconds));
     doc.add_i64(f.listed, d.listed_on.map_or(LISTED_UNKNOWN, epoch_days));
     doc.add_i64(

@@ -23,9 +23,9 @@ pub mod option {
         let v: Option<String> = Option::deserialize(d)?;
         match v.as_deref().map(str::trim) {
             None | Some("") => Ok(None),
-            Some(t) => Date::parse(t, FMT)
-                .map(Some)
-                .map_err(|e| serde::de::Error::custom(format!("{t:?} is not a YYYY-MM-DD date: {e}"))),
+            Some(t) => Date::parse(t, FMT).map(Some).map_err(|e| {
+                serde::de::Error::custom(format!("{t:?} is not a YYYY-MM-DD date: {e}"))
+            }),
         }
     }
 }

@@ -17,7 +17,10 @@
 //! `end > n` includes an unknown end (`i64::MAX`); `listed > …` includes an unknown listing date.
 //! The property test `derived_ranges_agree_with_derive_state` checks the table against `derive_state`.
 
-use crate::schema::{END_UNKNOWN, F_END, F_LISTED, F_ROUND, F_START, F_STATUS, LISTED_UNKNOWN, START_UNKNOWN, epoch_days, ordinal};
+use crate::schema::{
+    END_UNKNOWN, F_END, F_LISTED, F_ROUND, F_START, F_STATUS, LISTED_UNKNOWN, START_UNKNOWN,
+    epoch_days, ordinal,
+};
 use anjia_domain::listing::LISTING_HORIZON;
 use anjia_domain::{DerivedState, Round};
 use std::ops::Bound;
@@ -110,7 +113,11 @@ pub(crate) fn derived_conditions(state: DerivedState, now: Now) -> Vec<Conj> {
             conj(vec![
                 I64Range::new(F_START, START_UNKNOWN, START_UNKNOWN),
                 I64Range::new(F_END, END_UNKNOWN, END_UNKNOWN),
-                I64Range::new(F_LISTED, now.listed_cutoff.saturating_add(1), LISTED_UNKNOWN),
+                I64Range::new(
+                    F_LISTED,
+                    now.listed_cutoff.saturating_add(1),
+                    LISTED_UNKNOWN,
+                ),
             ]),
         ],
     }
@@ -163,12 +170,21 @@ pub(crate) fn derived_query(f: &StatusFields, state: DerivedState, now: Now) -> 
                 Term::from_field_u64(f.round, ordinal(Round::ALL, &Round::SellOff)),
                 IndexRecordOption::Basic,
             ));
-            clauses.push((if sell_off { Occur::Must } else { Occur::MustNot }, t));
+            clauses.push((
+                if sell_off {
+                    Occur::Must
+                } else {
+                    Occur::MustNot
+                },
+                t,
+            ));
         }
         alternatives.push(Box::new(BooleanQuery::new(clauses)));
     }
     let any: Box<dyn Query> = if alternatives.len() == 1 {
-        alternatives.pop().unwrap_or_else(|| Box::new(tantivy::query::EmptyQuery))
+        alternatives
+            .pop()
+            .unwrap_or_else(|| Box::new(tantivy::query::EmptyQuery))
     } else {
         Box::new(BooleanQuery::union(alternatives))
     };
@@ -195,9 +211,7 @@ mod tests {
                     _ => listed,
                 };
                 r.contains(v)
-            }) && c
-                .sell_off
-                .is_none_or(|s| s == (round == Round::SellOff))
+            }) && c.sell_off.is_none_or(|s| s == (round == Round::SellOff))
         })
     }
 

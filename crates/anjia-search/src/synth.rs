@@ -84,7 +84,9 @@ pub fn property_type_of_title(t: &str) -> PropertyType {
         PropertyType::Office
     } else if has(&["商铺", "门面", "店面", "商业", "商服", "店", "铺"]) {
         PropertyType::Commercial
-    } else if has(&["住宅", "住房", "室", "房产", "房屋", "单元", "套", "号房", "别墅", "公寓"]) {
+    } else if has(&[
+        "住宅", "住房", "室", "房产", "房屋", "单元", "套", "号房", "别墅", "公寓",
+    ]) {
         PropertyType::Residential
     } else {
         PropertyType::Other
@@ -126,7 +128,11 @@ pub fn resolve_place(g: &Gazetteer, place: &str) -> Option<RegionCode> {
 }
 
 fn parse_int(s: &str) -> Option<i64> {
-    s.trim().replace(',', "").parse::<f64>().ok().map(|v| v as i64)
+    s.trim()
+        .replace(',', "")
+        .parse::<f64>()
+        .ok()
+        .map(|v| v as i64)
 }
 
 /// Chooses the power of 1,000 that the truncated figure `lead` was cut by, as the one whose value is
@@ -178,7 +184,10 @@ pub fn templates_from_csv(csv_text: &str) -> Vec<Template> {
         let get = |i: usize| rec.get(i).unwrap_or("");
         let raw = normalize(get(0));
         let (prefix, title) = match (raw.find('【'), raw.find('】')) {
-            (Some(0), Some(e)) => (&raw[..e], raw[e + '】'.len_utf8()..].trim_start_matches([':', '：'])),
+            (Some(0), Some(e)) => (
+                &raw[..e],
+                raw[e + '】'.len_utf8()..].trim_start_matches([':', '：']),
+            ),
             _ => ("", raw.as_str()),
         };
         if title.chars().count() < 4 {

@@ -124,7 +124,10 @@ mod tests {
 
     #[test]
     fn bigrams_of_runs() {
-        assert_eq!(cjk_bigrams("望京西园3区"), vec!["望京", "京西", "西园", "区"]);
+        assert_eq!(
+            cjk_bigrams("望京西园3区"),
+            vec!["望京", "京西", "西园", "区"]
+        );
         assert_eq!(cjk_bigrams("abc"), Vec::<String>::new());
     }
 
