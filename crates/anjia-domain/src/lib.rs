@@ -15,10 +15,10 @@ pub mod money;
 pub mod region;
 pub mod text;
 
+pub use import::{ImportSummary, Rejection};
 pub use listing::{
     AuctionKind, DerivedState, LotState, NewPosting, Platform, Posting, PropertyType, Round,
     SellerKind, StoredStatus,
 };
-pub use import::{ImportSummary, Rejection};
 pub use money::{Money, PricePrecision, PriceValue};
 pub use region::{Gazetteer, RegionCode};

@@ -282,7 +282,8 @@ pub struct NewPosting {
     pub property_type: PropertyType,
     /// Province code (GB/T 2260, `xx0000`).
     pub province: Option<RegionCode>,
-    /// Prefecture-level city code (`xxxx00`); for municipalities the `xx0100` code.
+    /// Prefecture-level city code (`xxxx00`); for municipalities the province code (`xx0000`), as
+    /// [`RegionCode::city`] gives.
     pub city: Option<RegionCode>,
     /// County-level district code.
     pub district: Option<RegionCode>,
@@ -382,9 +383,18 @@ mod tests {
         assert_eq!(st(datetime!(2019-07-01 00:00 UTC)), DerivedState::Announced);
         assert_eq!(st(datetime!(2019-07-07 03:00 UTC)), DerivedState::Upcoming);
         assert_eq!(st(datetime!(2019-07-08 03:00 UTC)), DerivedState::Bidding);
-        assert_eq!(st(datetime!(2019-07-09 02:00 UTC)), DerivedState::EndedAwaitingResult);
         assert_eq!(
-            derive_state(Round::SellOff, Some(s), Some(e), None, datetime!(2019-07-08 03:00 UTC)),
+            st(datetime!(2019-07-09 02:00 UTC)),
+            DerivedState::EndedAwaitingResult
+        );
+        assert_eq!(
+            derive_state(
+                Round::SellOff,
+                Some(s),
+                Some(e),
+                None,
+                datetime!(2019-07-08 03:00 UTC)
+            ),
             DerivedState::SellOffOpen
         );
     }
@@ -393,15 +403,33 @@ mod tests {
     fn no_window_uses_listing_horizon() {
         let listed = Some(date!(2020 - 05 - 01));
         assert_eq!(
-            derive_state(Round::First, None, None, listed, datetime!(2020-06-01 00:00 UTC)),
+            derive_state(
+                Round::First,
+                None,
+                None,
+                listed,
+                datetime!(2020-06-01 00:00 UTC)
+            ),
             DerivedState::Unknown
         );
         assert_eq!(
-            derive_state(Round::First, None, None, listed, datetime!(2026-11-29 00:00 UTC)),
+            derive_state(
+                Round::First,
+                None,
+                None,
+                listed,
+                datetime!(2026-11-29 00:00 UTC)
+            ),
             DerivedState::EndedAwaitingResult
         );
         assert_eq!(
-            derive_state(Round::First, None, None, None, datetime!(2026-11-29 00:00 UTC)),
+            derive_state(
+                Round::First,
+                None,
+                None,
+                None,
+                datetime!(2026-11-29 00:00 UTC)
+            ),
             DerivedState::Unknown
         );
     }

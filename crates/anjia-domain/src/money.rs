@@ -5,7 +5,17 @@ use std::fmt;
 
 /// An amount of money in fen (1 yuan = 100 fen; 1 万元 = 1,000,000 fen). Never a float.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(transparent)]
 pub struct Money(pub i64);
@@ -40,7 +50,7 @@ impl Money {
     /// # Errors
     /// [`MoneyError::OutOfRange`] for NaN, infinities, negatives and amounts ≥ 10^13 yuan.
     pub fn from_yuan_f64(yuan: f64) -> Result<Money, MoneyError> {
-        if !yuan.is_finite() || yuan < 0.0 || yuan >= 1e13 {
+        if !yuan.is_finite() || !(0.0..1e13).contains(&yuan) {
             return Err(MoneyError::OutOfRange(yuan.to_string()));
         }
         Ok(Money((yuan * 100.0).round() as i64))
@@ -122,7 +132,7 @@ fn group_thousands(n: i64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -141,9 +151,7 @@ impl fmt::Display for Money {
 /// The sf_taobao export cut `first_price` and `evaluation_price` at the first thousands separator, so
 /// `430` means 430,xxx yuan (known to the thousand yuan) and `2` means 2,xxx,xxx yuan (known to the
 /// million yuan); importers reconstruct the most likely value and record its precision.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PricePrecision {
     /// Known to the fen, as published.
@@ -254,7 +262,10 @@ mod tests {
     fn rejects_bad_floats() {
         assert!(Money::from_yuan_f64(f64::NAN).is_err());
         assert!(Money::from_yuan_f64(-1.0).is_err());
-        assert_eq!(Money::from_yuan_f64(1_287_173.87).unwrap(), Money(128_717_387));
+        assert_eq!(
+            Money::from_yuan_f64(1_287_173.87).unwrap(),
+            Money(128_717_387)
+        );
     }
 
     proptest! {

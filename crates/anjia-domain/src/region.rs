@@ -14,7 +14,17 @@ use std::sync::OnceLock;
 /// Municipalities (北京 11, 天津 12, 上海 31, 重庆 50) have no prefecture level in anjia: their
 /// districts' [`RegionCode::city`] is the province code itself.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(try_from = "u32", into = "u32")]
 pub struct RegionCode(u32);
@@ -70,9 +80,9 @@ impl RegionCode {
 
     /// Level of this code.
     pub fn level(self) -> RegionLevel {
-        if self.0 % 10_000 == 0 {
+        if self.0.is_multiple_of(10_000) {
             RegionLevel::Province
-        } else if self.0 % 100 == 0 {
+        } else if self.0.is_multiple_of(100) {
             RegionLevel::City
         } else {
             RegionLevel::District
@@ -301,9 +311,7 @@ impl Gazetteer {
             .filter(|c| {
                 *c != parent
                     && match parent.level() {
-                        RegionLevel::Province if parent.is_municipality() => {
-                            c.province() == parent
-                        }
+                        RegionLevel::Province if parent.is_municipality() => c.province() == parent,
                         RegionLevel::Province => {
                             c.province() == parent && c.level() == RegionLevel::City
                         }
