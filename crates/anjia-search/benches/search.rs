@@ -97,14 +97,14 @@ fn requests() -> Vec<SearchRequest> {
             ..base.clone()
         },
         SearchRequest {
-            q: Some("小区 号楼".into()),
+            q: Some("小区 单元".into()),
             region: Some(rc(500000)),
             rounds: vec![Round::First],
             ..base.clone()
         },
         SearchRequest {
             q: Some("大厦 室".into()),
-            region: Some(rc(440000)),
+            property_types: vec![PropertyType::Residential],
             price_max: Some(Money::from_yuan(2_000_000)),
             ..base.clone()
         },
@@ -116,8 +116,8 @@ fn requests() -> Vec<SearchRequest> {
             ..base.clone()
         },
         SearchRequest {
-            q: Some("中路 号".into()),
-            region: Some(rc(140200)),
+            q: Some("单元 室".into()),
+            rounds: vec![Round::First],
             discount_max: Some(0.8),
             sort: Sort::StartTimeDesc,
             ..base
@@ -140,6 +140,16 @@ fn main() {
         let res = idx.search(r, now).expect("search");
         times.push(t.elapsed());
         std::hint::black_box(res);
+    }
+    for (k, r) in reqs.iter().enumerate() {
+        let mut t: Vec<Duration> = times.iter().skip(k).step_by(reqs.len()).copied().collect();
+        t.sort();
+        eprintln!(
+            "  {:?}: p50 {:.2?}, p99 {:.2?}",
+            r.q,
+            t[t.len() / 2],
+            t[(t.len() * 99 / 100).min(t.len() - 1)]
+        );
     }
     times.sort();
     let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];

@@ -23,11 +23,17 @@ fn term_query(t: Term) -> Box<dyn Query> {
     Box::new(TermQuery::new(t, IndexRecordOption::WithFreqs))
 }
 
-/// Query for one text term: the jieba word itself, or (for CJK words) all of its bigrams.
+/// Query for one text term.
+///
+/// A CJK word (two or more ideographs) matches the postings whose bigram field holds all of its
+/// bigrams, i.e. (nearly) every posting containing it as a substring, whichever way jieba cut the
+/// title. A jieba token is always a substring of the text, so this set includes every posting holding
+/// the jieba word; the word is therefore only an optional clause that adds its BM25 score. Other terms
+/// (ASCII words, numbers, a lone ideograph) must be jieba words of the posting.
 pub(crate) fn text_term_query(f: &Fields, term: &str) -> Box<dyn Query> {
     let word = term_query(Term::from_field_text(f.text, term));
     let cjk_chars = term.chars().filter(|c| is_cjk(*c)).count();
-    if cjk_chars < 2 {
+    if cjk_chars < 2 || !term.chars().all(is_cjk) {
         return word;
     }
     let grams: Vec<(Occur, Box<dyn Query>)> = cjk_bigrams(term)
@@ -45,8 +51,8 @@ pub(crate) fn text_term_query(f: &Fields, term: &str) -> Box<dyn Query> {
         BIGRAM_BOOST,
     ));
     Box::new(BooleanQuery::new(vec![
+        (Occur::Must, grams),
         (Occur::Should, word),
-        (Occur::Should, grams),
     ]))
 }
 
