@@ -1,0 +1,196 @@
+//! JSON API under `/api/v1`. Errors are `application/problem+json` (RFC 9457).
+
+use crate::AppState;
+use crate::error::{AppError, Problem};
+use crate::params::parse_search;
+use crate::views::{ListingSummary, LotDetail, detail_of};
+use anjia_search::{Facets, QueryInterpretation, SearchRequest, SearchResults};
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+use serde::Serialize;
+use utoipa::OpenApi;
+
+/// A page of search results.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SearchResponse {
+    /// Number of lots matching.
+    pub total: u64,
+    /// Page number (1-based).
+    pub page: u32,
+    /// Page size.
+    pub per_page: u32,
+    /// Number of pages.
+    pub pages: u64,
+    /// How the query text was understood (regions, types and rounds recognised; remaining terms).
+    pub interpretation: QueryInterpretation,
+    /// Counts over all matching lots.
+    pub facets: Facets,
+    /// The lots on this page.
+    pub items: Vec<ListingSummary>,
+}
+
+/// Service health.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok` when storage answers.
+    pub status: String,
+    /// Storage backend: `sqlite` or `postgres`.
+    pub backend: String,
+    /// Postings stored.
+    pub lots: i64,
+    /// Documents in the search index.
+    pub indexed: u64,
+}
+
+pub(crate) async fn run_search(
+    state: &AppState,
+    req: SearchRequest,
+) -> Result<SearchResults, AppError> {
+    let index = state.index.clone();
+    let now = (state.clock)();
+    tokio::task::spawn_blocking(move || index.search(&req, now))
+        .await
+        .map_err(|e| AppError::NotFound(format!("search task failed: {e}")))?
+        .map_err(AppError::from)
+}
+
+/// Search lots.
+#[utoipa::path(
+    get, path = "/api/v1/listings", tag = "listings",
+    params(
+        ("q" = Option<String>, Query, description = "Free text, ≤ 200 characters; region names, property types and rounds in it become filters (e.g. 朝阳区住宅, 杭州 二拍)"),
+        ("region" = Option<String>, Query, description = "GB/T 2260 six-digit code at any level, e.g. 110105"),
+        ("type" = Option<String>, Query, description = "Property types, comma-separated or repeated: residential, commercial, office, industrial, land, parking, other"),
+        ("round" = Option<String>, Query, description = "Rounds: first, second, third, sell_off, re_auction"),
+        ("status" = Option<String>, Query, description = "Stored statuses (sold, unsold, suspended, postponed, withdrawn, defaulted, settled_in_kind, preemption_pending) or derived states (announced, upcoming, bidding, sell_off_open, ended_awaiting_result, unknown)"),
+        ("price_min" = Option<f64>, Query, description = "Start price lower bound, 万元"),
+        ("price_max" = Option<f64>, Query, description = "Start price upper bound, 万元"),
+        ("discount_min" = Option<f64>, Query, description = "Start price ÷ appraised value, lower bound (ratio, e.g. 0.5)"),
+        ("discount_max" = Option<f64>, Query, description = "Start price ÷ appraised value, upper bound"),
+        ("start_from" = Option<String>, Query, description = "Auction start on or after this date (YYYY-MM-DD, Asia/Shanghai)"),
+        ("start_to" = Option<String>, Query, description = "Auction start on or before this date (YYYY-MM-DD, Asia/Shanghai)"),
+        ("area_min" = Option<f64>, Query, description = "Building area lower bound, m²"),
+        ("area_max" = Option<f64>, Query, description = "Building area upper bound, m²"),
+        ("sort" = Option<String>, Query, description = "relevance (default), start_asc, start_desc, price_asc, price_desc, discount_asc, discount_desc"),
+        ("page" = Option<u32>, Query, description = "Page, ≥ 1"),
+        ("per_page" = Option<u32>, Query, description = "Page size, 1–100, default 20"),
+    ),
+    responses(
+        (status = 200, description = "Matching lots", body = SearchResponse),
+        (status = 400, description = "A parameter is invalid; `parameter` names it", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn search_listings(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<SearchResponse>, AppError> {
+    let req = parse_search(q.as_deref().unwrap_or(""))?;
+    let r = run_search(&state, req).await?;
+    Ok(Json(SearchResponse {
+        total: r.total,
+        page: r.page,
+        per_page: r.per_page,
+        pages: r.total.div_ceil(u64::from(r.per_page.max(1))),
+        items: r.hits.iter().map(ListingSummary::from).collect(),
+        interpretation: r.interpretation,
+        facets: r.facets,
+    }))
+}
+
+/// Facet counts for a search (same parameters as `/api/v1/listings`).
+#[utoipa::path(
+    get, path = "/api/v1/facets", tag = "listings",
+    responses(
+        (status = 200, description = "Counts by region, property type, round and status", body = Facets),
+        (status = 400, description = "A parameter is invalid", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn facets(
+    State(state): State<AppState>,
+    RawQuery(q): RawQuery,
+) -> Result<Json<Facets>, AppError> {
+    let mut req = parse_search(q.as_deref().unwrap_or(""))?;
+    req.per_page = 1;
+    req.page = 1;
+    Ok(Json(run_search(&state, req).await?.facets))
+}
+
+pub(crate) fn parse_id(raw: &str) -> Result<i64, AppError> {
+    match raw.parse::<i64>() {
+        Ok(id) if id > 0 => Ok(id),
+        _ => Err(AppError::BadParam(crate::params::BadParam {
+            param: "id".into(),
+            reason: format!("{raw:?} is not a lot id (a positive whole number)"),
+        })),
+    }
+}
+
+pub(crate) async fn load_detail(state: &AppState, id: i64) -> Result<LotDetail, AppError> {
+    let p = state
+        .store
+        .posting(id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no lot with id {id}")))?;
+    let siblings = state.store.asset_postings(p.asset_id).await?;
+    Ok(detail_of(&p, &siblings, (state.clock)()))
+}
+
+/// One lot with everything known about it and the other postings (rounds, platforms) of its asset.
+#[utoipa::path(
+    get, path = "/api/v1/listings/{id}", tag = "listings",
+    params(("id" = i64, Path, description = "Posting id")),
+    responses(
+        (status = 200, description = "The lot", body = LotDetail),
+        (status = 400, description = "The id is not a positive whole number", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such lot", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn listing_detail(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<LotDetail>, AppError> {
+    let id = parse_id(&id)?;
+    Ok(Json(load_detail(&state, id).await?))
+}
+
+/// Health: storage reachable, counts of stored and indexed lots.
+#[utoipa::path(
+    get, path = "/api/v1/health", tag = "service",
+    responses((status = 200, description = "Healthy", body = Health))
+)]
+pub async fn health(State(state): State<AppState>) -> Result<Json<Health>, AppError> {
+    state.store.ping().await?;
+    Ok(Json(Health {
+        status: "ok".into(),
+        backend: match state.store.backend() {
+            anjia_store::Backend::Sqlite => "sqlite",
+            anjia_store::Backend::Postgres => "postgres",
+        }
+        .into(),
+        lots: state.store.count_postings().await?,
+        indexed: state.index.num_docs(),
+    }))
+}
+
+/// 404 for unknown API paths, as a problem document.
+pub async fn not_found() -> AppError {
+    AppError::NotFound("no such API endpoint; see /api/v1/openapi.json".into())
+}
+
+/// The OpenAPI 3.1 document of the API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "anjia API",
+        version = "1",
+        description = "Judicial-auction and asset-auction lots: search, facets, lot detail. Money is integer fen; times are RFC 3339 UTC with Asia/Shanghai display fields."
+    ),
+    paths(search_listings, facets, listing_detail, health),
+    components(schemas(SearchResponse, Health, Problem, LotDetail, ListingSummary))
+)]
+pub struct ApiDoc;
+
+/// Serves the OpenAPI document.
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

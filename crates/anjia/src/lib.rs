@@ -1,0 +1,332 @@
+//! The operations behind the `anjia` command, usable from tests: opening storage and index, importing
+//! files, importing the bundled data, rebuilding the index, exporting.
+
+pub mod config;
+
+use anjia_domain::{ImportSummary, Posting};
+use anjia_ingest::{ImportKind, parse_file};
+use anjia_search::SearchIndex;
+use anjia_store::Store;
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+
+pub use config::Config;
+
+/// The files under `data_dir` that `serve` imports into an empty database, with their importers.
+pub const BUNDLED: [(ImportKind, &str); 4] = [
+    (ImportKind::SfTaobaoCsv, "auctions/sf_taobao_2020-05.csv"),
+    (
+        ImportKind::AliListJson,
+        "auctions/ali_sf_item_list_foshan_2019-07.json",
+    ),
+    (
+        ImportKind::JdAssetJson,
+        "auctions/jd_asset_auctions_2020-08.json",
+    ),
+    (
+        ImportKind::TaobaoAssetJson,
+        "auctions/taobao_asset_auctions_2020-08.json",
+    ),
+];
+
+/// Connects to the configured database and applies migrations.
+///
+/// # Errors
+/// Unreachable database, bad URL, failed migration.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let store = Store::connect(&config.database_url)
+        .await
+        .with_context(|| format!("connecting to {}", redact_url(&config.database_url)))?;
+    store.migrate().await.context("applying migrations")?;
+    Ok(store)
+}
+
+/// Opens (or creates) the search index directory.
+///
+/// # Errors
+/// The directory cannot be created or holds an incompatible index.
+pub fn open_index(config: &Config) -> anyhow::Result<SearchIndex> {
+    std::fs::create_dir_all(&config.index_dir)
+        .with_context(|| format!("creating {}", config.index_dir.display()))?;
+    SearchIndex::open_or_create(&config.index_dir)
+        .with_context(|| format!("opening the search index in {}", config.index_dir.display()))
+}
+
+/// A URL with any password replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.split_once('@') {
+            Some((userinfo, host)) => {
+                let user = userinfo.split(':').next().unwrap_or("");
+                if userinfo.contains(':') {
+                    format!("{scheme}://{user}:***@{host}")
+                } else {
+                    url.to_string()
+                }
+            }
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+fn progress_bar(show: bool, len: u64, msg: String) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(len);
+    pb.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({per_sec}, {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_message(msg);
+    pb
+}
+
+/// Imports one file: parses it, stores it in one transaction and brings the index in step.
+///
+/// A whole-file problem (unreadable, truncated JSON, wrong CSV header) fails with nothing written;
+/// bad records are rejected and counted in the summary.
+///
+/// # Errors
+/// Parse errors of the whole file, storage and index errors.
+pub async fn import_file(
+    store: &Store,
+    index: &SearchIndex,
+    kind: ImportKind,
+    path: &Path,
+    show_progress: bool,
+) -> anyhow::Result<ImportSummary> {
+    let p = path.to_path_buf();
+    let parsed = tokio::task::spawn_blocking(move || parse_file(kind, &p))
+        .await
+        .context("parser task failed")??;
+    let file = path.display().to_string();
+    let pb = progress_bar(
+        show_progress,
+        parsed.postings.len() as u64,
+        format!(
+            "导入 {}",
+            path.file_name().and_then(|s| s.to_str()).unwrap_or("")
+        ),
+    );
+    let pb2 = pb.clone();
+    let summary = store
+        .import(
+            &file,
+            kind.as_str(),
+            parsed.records_read,
+            &parsed.postings,
+            &parsed.rejections,
+            &move |n| pb2.set_position(n),
+        )
+        .await
+        .with_context(|| format!("storing {file}"))?;
+    pb.finish_and_clear();
+    sync_index(store, index, &summary.changed_ids).await?;
+    Ok(summary)
+}
+
+/// Re-reads the given postings from storage and updates them in the index.
+///
+/// # Errors
+/// Storage or index errors.
+pub async fn sync_index(store: &Store, index: &SearchIndex, ids: &[i64]) -> anyhow::Result<()> {
+    for chunk in ids.chunks(5_000) {
+        let postings = store.postings_by_ids(chunk).await?;
+        let index = index.clone();
+        tokio::task::spawn_blocking(move || index.upsert(&postings))
+            .await
+            .context("index task failed")??;
+    }
+    Ok(())
+}
+
+/// Imports the bundled files under `data_dir`.
+///
+/// # Errors
+/// As [`import_file`]; a missing bundled file is an error naming it.
+pub async fn import_bundled(
+    store: &Store,
+    index: &SearchIndex,
+    data_dir: &Path,
+    show_progress: bool,
+) -> anyhow::Result<Vec<ImportSummary>> {
+    let mut out = vec![];
+    for (kind, rel) in BUNDLED {
+        let path: PathBuf = data_dir.join(rel);
+        if !path.exists() {
+            anyhow::bail!(
+                "bundled data file {} is missing (set ANJIA_DATA_DIR to the repository's data/ directory)",
+                path.display()
+            );
+        }
+        out.push(import_file(store, index, kind, &path, show_progress).await?);
+    }
+    Ok(out)
+}
+
+/// Rebuilds the search index from storage, streaming postings in pages.
+///
+/// # Errors
+/// Storage or index errors.
+pub async fn reindex(
+    store: &Store,
+    index: &SearchIndex,
+    show_progress: bool,
+) -> anyhow::Result<u64> {
+    let total = store.count_postings().await?;
+    let pb = progress_bar(show_progress, total as u64, "重建索引".into());
+    let store = store.clone();
+    let index = index.clone();
+    let handle = tokio::runtime::Handle::current();
+    let n = tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
+        let mut err: Option<anyhow::Error> = None;
+        let pages = PostingPages {
+            store: &store,
+            handle: &handle,
+            after: 0,
+            buf: Vec::new().into_iter(),
+            err: &mut err,
+            done: false,
+            pb: &pb,
+        };
+        let n = index.rebuild(pages)?;
+        pb.finish_and_clear();
+        match err {
+            Some(e) => Err(e),
+            None => Ok(n),
+        }
+    })
+    .await
+    .context("reindex task failed")??;
+    Ok(n)
+}
+
+/// Iterator over all postings, fetched from storage 2,000 at a time (keyset pagination).
+struct PostingPages<'a> {
+    store: &'a Store,
+    handle: &'a tokio::runtime::Handle,
+    after: i64,
+    buf: std::vec::IntoIter<Posting>,
+    err: &'a mut Option<anyhow::Error>,
+    done: bool,
+    pb: &'a ProgressBar,
+}
+
+impl Iterator for PostingPages<'_> {
+    type Item = Posting;
+    fn next(&mut self) -> Option<Posting> {
+        loop {
+            if let Some(p) = self.buf.next() {
+                self.pb.inc(1);
+                return Some(p);
+            }
+            if self.done {
+                return None;
+            }
+            match self
+                .handle
+                .block_on(self.store.postings_after(self.after, 2_000))
+            {
+                Ok(page) if page.is_empty() => self.done = true,
+                Ok(page) => {
+                    self.after = page.last().map_or(self.after, |p| p.id);
+                    self.buf = page.into_iter();
+                }
+                Err(e) => {
+                    *self.err = Some(e.into());
+                    self.done = true;
+                }
+            }
+        }
+    }
+}
+
+/// Prepares storage and index for serving: migrates, imports the bundled data into an empty database
+/// (when configured), and rebuilds the index when it does not hold exactly the stored postings.
+///
+/// # Errors
+/// As the steps it runs.
+pub async fn prepare(config: &Config, show_progress: bool) -> anyhow::Result<(Store, SearchIndex)> {
+    let store = open_store(config).await?;
+    let index = open_index(config)?;
+    let data_dir = config.import_bundled.then_some(config.data_dir.as_path());
+    prepare_store(&store, &index, data_dir, show_progress).await?;
+    Ok((store, index))
+}
+
+/// The steps of [`prepare`] after opening: import the bundled data from `bundled_data_dir` into an
+/// empty (migrated) store, then rebuild the index if its document count differs from the store's.
+///
+/// # Errors
+/// As [`import_bundled`] and [`reindex`].
+pub async fn prepare_store(
+    store: &Store,
+    index: &SearchIndex,
+    bundled_data_dir: Option<&Path>,
+    show_progress: bool,
+) -> anyhow::Result<()> {
+    if let Some(dir) = bundled_data_dir
+        && store.count_postings().await? == 0
+    {
+        tracing::info!("empty database: importing the bundled data");
+        for s in import_bundled(store, index, dir, show_progress).await? {
+            tracing::info!(
+                file = %s.file, read = s.read, inserted = s.inserted, updated = s.updated,
+                rejected = s.rejected_total(), "imported"
+            );
+        }
+    }
+    let stored = store.count_postings().await? as u64;
+    if index.num_docs() != stored {
+        tracing::info!(
+            stored,
+            indexed = index.num_docs(),
+            "index out of step: rebuilding"
+        );
+        reindex(store, index, show_progress).await?;
+    }
+    Ok(())
+}
+
+/// Writes every stored posting as canonical JSON Lines (the import format `jsonl`).
+///
+/// The `raw` source record is not exported (it may name natural persons); it stays in the
+/// provenance table.
+///
+/// # Errors
+/// Storage or I/O errors.
+pub async fn export(store: &Store, out: &Path) -> anyhow::Result<u64> {
+    let f = std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut w = std::io::BufWriter::new(f);
+    let mut after = 0;
+    let mut n = 0u64;
+    loop {
+        let page = store.postings_after(after, 2_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        n += page.len() as u64;
+        anjia_ingest::canonical::write_jsonl(&mut w, page.iter().map(|p| &p.data))?;
+    }
+    std::io::Write::flush(&mut w)?;
+    Ok(n)
+}
+
+/// Prints an import summary for people.
+pub fn print_summary(s: &ImportSummary) {
+    println!(
+        "{}: 读取 {} · 新增 {} · 更新 {} · 未变 {} · 拒绝 {}",
+        s.file,
+        s.read,
+        s.inserted,
+        s.updated,
+        s.unchanged,
+        s.rejected_total()
+    );
+    for (reason, n) in &s.rejected {
+        println!("    拒绝原因 {reason}: {n}");
+    }
+}

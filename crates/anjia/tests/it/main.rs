@@ -1,0 +1,12 @@
+//! The integration tests: the real server on port 0, spoken to over HTTP, on SQLite and PostgreSQL,
+//! with the bundled real data imported.
+//!
+//! Each `both!` test runs once per backend. Without a reachable PostgreSQL the PostgreSQL variant
+//! prints a skip notice, except under `CI=true`, where it fails.
+
+mod support;
+
+mod api;
+mod browser;
+mod import;
+mod pages;

@@ -1,0 +1,151 @@
+//! Test servers: one per backend per test process, started on first use, serving the bundled data.
+
+use anjia_search::SearchIndex;
+use anjia_store::Store;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// A running server.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+}
+
+impl TestServer {
+    /// GET a path, returning status, content type and body.
+    pub async fn get(&self, path: &str) -> (u16, String, String) {
+        let r = client()
+            .get(format!("{}{}", self.base, path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"));
+        let status = r.status().as_u16();
+        let ct = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        (status, ct, r.text().await.expect("body"))
+    }
+
+    /// GET a JSON document, asserting status 200.
+    pub async fn json(&self, path: &str) -> serde_json::Value {
+        let (status, _, body) = self.get(path).await;
+        assert_eq!(status, 200, "GET {path} on {}: {body}", self.backend);
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: not JSON ({e})"))
+    }
+}
+
+/// An HTTP client for the calling test's runtime (a pooled connection must not outlive the runtime
+/// that opened it, and every test has its own runtime).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("HTTP client")
+}
+
+/// The repository's bundled data directory.
+pub fn data_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data")
+}
+
+/// Which storage backend.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL at 127.0.0.1:5432.
+    Postgres,
+}
+
+/// The shared server of a backend; `None` only for PostgreSQL when it is unreachable outside CI.
+pub fn server(backend: Backend) -> Option<&'static TestServer> {
+    static SQLITE: OnceLock<Option<TestServer>> = OnceLock::new();
+    static PG: OnceLock<Option<TestServer>> = OnceLock::new();
+    let cell = match backend {
+        Backend::Sqlite => &SQLITE,
+        Backend::Postgres => &PG,
+    };
+    cell.get_or_init(|| start(backend)).as_ref()
+}
+
+/// A fresh, migrated, empty store of the backend (`None` as for [`server`]).
+pub async fn fresh_store(backend: Backend) -> Option<(Store, Box<dyn std::any::Any + Send>)> {
+    match backend {
+        Backend::Sqlite => {
+            let (s, dir) = anjia_store::testing::fresh_sqlite().await;
+            Some((s, Box::new(dir)))
+        }
+        Backend::Postgres => anjia_store::testing::fresh_postgres()
+            .await
+            .map(|s| (s, Box::new(()) as Box<dyn std::any::Any + Send>)),
+    }
+}
+
+fn start(backend: Backend) -> Option<TestServer> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let Some((store, guard)) = fresh_store(backend).await else {
+                tx.send(None).ok();
+                return;
+            };
+            let dir = tempfile::tempdir().expect("index dir");
+            let index = SearchIndex::open_or_create(dir.path()).expect("index");
+            anjia::prepare_store(&store, &index, Some(&data_dir()), false)
+                .await
+                .expect("bundled data imports");
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind port 0");
+            let base = format!("http://{}", listener.local_addr().expect("addr"));
+            tx.send(Some(base)).ok();
+            let state = anjia_web::AppState::new(store, index);
+            anjia_web::serve(listener, state, std::future::pending())
+                .await
+                .expect("server runs");
+            drop((dir, guard));
+        });
+    });
+    let base = rx.recv().expect("server thread started")?;
+    Some(TestServer {
+        base,
+        backend: match backend {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        },
+    })
+}
+
+/// Defines, for each `async fn NAME(s: &'static TestServer)`, a module `NAME` with one test per backend.
+#[macro_export]
+macro_rules! both {
+    ($($f:ident),* $(,)?) => {
+        $(
+            mod $f {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let s = $crate::support::server($crate::support::Backend::Sqlite)
+                        .expect("the SQLite server starts");
+                    super::$f(s).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    match $crate::support::server($crate::support::Backend::Postgres) {
+                        Some(s) => super::$f(s).await,
+                        None => eprintln!("skipped: PostgreSQL is not reachable (set CI=true to fail instead)"),
+                    }
+                }
+            }
+        )*
+    };
+}
