@@ -8,12 +8,14 @@
 //! * `ANJIA_BENCH_INDEX_DIR`: where to keep the index (default: `anjia-search-bench-<N>` in the system
 //!   temp dir). The index is built once and reused while its `lots.txt` marker matches N.
 //!
-//! Before divan runs, the bench builds or opens the index, prints build time and size, then times
-//! 2,000 queries itself and prints p50/p90/p99/max and the process RSS (divan reports mean/median
-//! only).
+//! Before divan runs, the bench builds or opens the index, prints build time and size, checks that
+//! the optimized and the straightforward query plans give the same results, then times 2,000 queries
+//! with each plan (alternating, so both see the same machine load) and prints p50/p90/p99/max per
+//! query and overall, and the process RSS (divan reports mean/median only). `ANJIA_BENCH_ONLY=<i>`
+//! keeps only the i-th query (for profiling).
 
 use anjia_domain::{Money, PropertyType, RegionCode, Round};
-use anjia_search::{SearchIndex, SearchRequest, Sort, synth};
+use anjia_search::{QueryPlan, SearchIndex, SearchRequest, Sort, synth};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -125,42 +127,82 @@ fn requests() -> Vec<SearchRequest> {
     ]
 }
 
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
+fn line(label: &str, t: &mut [Duration]) -> String {
+    t.sort();
+    format!(
+        "{label}: p50 {:.2?}, p90 {:.2?}, p99 {:.2?}, max {:.2?}",
+        pct(t, 0.50),
+        pct(t, 0.90),
+        pct(t, 0.99),
+        t[t.len() - 1]
+    )
+}
+
 fn main() {
     let idx = index();
-    let reqs = requests();
+    let mut reqs = requests();
+    if let Some(k) = std::env::var("ANJIA_BENCH_ONLY")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+    {
+        reqs = vec![reqs[k].clone()];
+    }
     let now = synth::REFERENCE_TIME;
     for r in &reqs {
-        let res = idx.search(r, now).expect("search");
-        eprintln!("{:?} → {} hits", r.q, res.total);
-    }
-    let mut times: Vec<Duration> = Vec::with_capacity(2_000);
-    for i in 0..2_000 {
-        let r = &reqs[i % reqs.len()];
-        let t = Instant::now();
-        let res = idx.search(r, now).expect("search");
-        times.push(t.elapsed());
-        std::hint::black_box(res);
-    }
-    for (k, r) in reqs.iter().enumerate() {
-        let mut t: Vec<Duration> = times.iter().skip(k).step_by(reqs.len()).copied().collect();
-        t.sort();
+        let old = idx
+            .search_with(r, now, QueryPlan::Straightforward)
+            .expect("search");
+        let new = idx
+            .search_with(r, now, QueryPlan::Optimized)
+            .expect("search");
+        assert_eq!(old.total, new.total, "{:?}", r.q);
+        assert_eq!(old.facets, new.facets, "{:?}", r.q);
+        let ids = |x: &anjia_search::SearchResults| x.hits.iter().map(|h| h.id).collect::<Vec<_>>();
+        assert_eq!(ids(&old), ids(&new), "{:?}", r.q);
         eprintln!(
-            "  {:?}: p50 {:.2?}, p99 {:.2?}",
-            r.q,
-            t[t.len() / 2],
-            t[(t.len() * 99 / 100).min(t.len() - 1)]
+            "{:?} → {} hits (same hits and facets with both plans)",
+            r.q, new.total
         );
     }
-    times.sort();
-    let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
-    eprintln!(
-        "2000 queries: p50 {:.2?}, p90 {:.2?}, p99 {:.2?}, max {:.2?}; {}",
-        pct(0.50),
-        pct(0.90),
-        pct(0.99),
-        times[times.len() - 1],
-        rss()
-    );
+    // Both plans alternate query by query, so they run under the same machine load.
+    let plans = [
+        ("old (straightforward)", QueryPlan::Straightforward),
+        ("new (optimized)", QueryPlan::Optimized),
+    ];
+    let rounds = 2_000;
+    let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(rounds); plans.len()];
+    for i in 0..rounds {
+        let r = &reqs[i % reqs.len()];
+        // Alternate which plan goes first.
+        let order = if i % 2 == 0 { [0, 1] } else { [1, 0] };
+        for p in order {
+            let t = Instant::now();
+            let res = idx.search_with(r, now, plans[p].1).expect("search");
+            times[p].push(t.elapsed());
+            std::hint::black_box(res);
+        }
+    }
+    for (k, r) in reqs.iter().enumerate() {
+        eprintln!("{:?}:", r.q);
+        for (p, (label, _)) in plans.iter().enumerate() {
+            let mut t: Vec<Duration> = times[p]
+                .iter()
+                .skip(k)
+                .step_by(reqs.len())
+                .copied()
+                .collect();
+            eprintln!("  {}", line(label, &mut t));
+        }
+    }
+    eprintln!("all {rounds} queries:");
+    for (p, (label, _)) in plans.iter().enumerate() {
+        eprintln!("  {}", line(label, &mut times[p]));
+    }
+    eprintln!("{}", rss());
     divan::main();
 }
 

@@ -10,7 +10,7 @@ use crate::status::Now;
 use anjia_domain::{DerivedState, PropertyType, Round, StoredStatus};
 use std::collections::{BinaryHeap, HashMap};
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::Column;
+use tantivy::columnar::{Column, ColumnIndex, ColumnValues};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader};
 
 /// Which region codes the region facet counts.
@@ -161,6 +161,25 @@ pub(crate) fn derive_from_index(sell_off: bool, s: i64, e: i64, l: i64, now: Now
     DerivedState::Unknown
 }
 
+/// Status slot of a document: `status − 1` for a stored status, else the number of stored statuses
+/// plus the ordinal of the derived state (`end` and `listed` are only read for the latter).
+#[inline]
+pub(crate) fn status_slot(
+    status: u64,
+    sell_off: bool,
+    start: i64,
+    end: impl FnOnce() -> i64,
+    listed: impl FnOnce() -> i64,
+    now: Now,
+) -> usize {
+    if status > 0 {
+        (status - 1) as usize
+    } else {
+        let d = derive_from_index(sell_off, start, end(), listed(), now);
+        StoredStatus::ALL.len() + ordinal(DerivedState::ALL, &d) as usize
+    }
+}
+
 impl Collector for SearchCollector {
     type Fruit = Harvest;
     type Child = SegmentSearch;
@@ -223,6 +242,173 @@ impl Collector for SearchCollector {
     }
 }
 
+/// First value of `col` for each of `docs` (or `default`) into `out`; one batched read for a column
+/// holding exactly one value per document. Same values as `col.first(d).unwrap_or(default)`.
+pub(crate) fn fetch<T>(col: &Column<T>, docs: &[DocId], default: T, out: &mut Vec<T>)
+where
+    T: Copy + PartialOrd + std::fmt::Debug + Send + Sync + 'static,
+{
+    out.clear();
+    if matches!(col.index, ColumnIndex::Full) {
+        out.resize(docs.len(), default);
+        col.values.get_vals(docs, out);
+    } else {
+        out.extend(docs.iter().map(|&d| col.first(d).unwrap_or(default)));
+    }
+}
+
+/// Scratch buffers of [`SegmentSearch::collect_many`].
+#[derive(Default)]
+struct Batch {
+    ptype: Vec<u64>,
+    round: Vec<u64>,
+    status: Vec<u64>,
+    start: Vec<i64>,
+    price: Vec<i64>,
+    discount: Vec<f64>,
+    derived: Vec<DocId>,
+    end: Vec<i64>,
+    listed: Vec<i64>,
+}
+
+impl SegmentSearch {
+    /// Same as calling [`SegmentCollector::collect`] for each of `docs` (ascending) with the score at
+    /// the same index of `scores` (0 when `None`), reading the fast fields in batches and the posting
+    /// id only for documents that can enter the top k.
+    pub(crate) fn collect_many(&mut self, docs: &[DocId], scores: Option<&[Score]>) {
+        const CHUNK: usize = 512;
+        let mut b = Batch::default();
+        for (c, chunk) in docs.chunks(CHUNK).enumerate() {
+            fetch(&self.ptype, chunk, u64::MAX, &mut b.ptype);
+            fetch(&self.round, chunk, 0, &mut b.round);
+            fetch(&self.status, chunk, 0, &mut b.status);
+            fetch(&self.start, chunk, START_UNKNOWN, &mut b.start);
+            b.derived.clear();
+            b.derived.extend(
+                chunk
+                    .iter()
+                    .zip(&b.status)
+                    .filter(|(_, s)| **s == 0)
+                    .map(|(d, _)| *d),
+            );
+            fetch(&self.end, &b.derived, END_UNKNOWN, &mut b.end);
+            fetch(&self.listed, &b.derived, LISTED_UNKNOWN, &mut b.listed);
+            match self.sort {
+                Sort::PriceAsc | Sort::PriceDesc => fetch(&self.price, chunk, -1, &mut b.price),
+                Sort::DiscountAsc | Sort::DiscountDesc => {
+                    fetch(&self.discount, chunk, -1.0, &mut b.discount);
+                }
+                _ => {}
+            }
+            let mut nth_derived = 0;
+            for (i, &doc) in chunk.iter().enumerate() {
+                let o = &mut self.out;
+                o.total += 1;
+                for v in self.region.values_for_doc(doc) {
+                    if self.region_facet.counts(v) {
+                        *o.regions.entry(v).or_default() += 1;
+                    }
+                }
+                if let Some(n) = o.types.get_mut(b.ptype[i] as usize) {
+                    *n += 1;
+                }
+                let round = b.round[i];
+                if let Some(n) = o.rounds.get_mut(round as usize) {
+                    *n += 1;
+                }
+                let start = b.start[i];
+                let slot = status_slot(
+                    b.status[i],
+                    round == self.sell_off,
+                    start,
+                    || b.end[nth_derived],
+                    || b.listed[nth_derived],
+                    self.now,
+                );
+                if b.status[i] == 0 {
+                    nth_derived += 1;
+                }
+                if let Some(n) = o.statuses.get_mut(slot) {
+                    *n += 1;
+                }
+                if self.k == 0 {
+                    continue;
+                }
+                let score = scores.map_or(0.0, |s| s[c * CHUNK + i]);
+                let key = match self.sort {
+                    Sort::Relevance => u64::from(!ord_f32(score)),
+                    Sort::StartTimeAsc | Sort::StartTimeDesc => start_key(self.sort, start),
+                    Sort::PriceAsc | Sort::PriceDesc => price_key(self.sort, b.price[i]),
+                    Sort::DiscountAsc | Sort::DiscountDesc => {
+                        discount_key(self.sort, b.discount[i])
+                    }
+                };
+                self.offer(key, doc, score);
+            }
+        }
+    }
+
+    /// Offers a candidate to the top-k heap; reads its posting id only when it can enter.
+    #[inline]
+    fn offer(&mut self, key: u64, doc: DocId, score: Score) {
+        let full = self.heap.len() >= self.k;
+        if full && self.heap.peek().is_some_and(|top| key > top.key) {
+            return;
+        }
+        let e = Entry {
+            key,
+            id: self.id.first(doc).unwrap_or(i64::MAX),
+            segment: self.segment,
+            doc,
+            score,
+        };
+        if !full {
+            self.heap.push(e);
+        } else if let Some(top) = self.heap.peek()
+            && e < *top
+        {
+            self.heap.pop();
+            self.heap.push(e);
+        }
+    }
+}
+
+#[inline]
+fn start_key(sort: Sort, start: i64) -> u64 {
+    if start == START_UNKNOWN {
+        u64::MAX
+    } else if sort == Sort::StartTimeAsc {
+        ord_i64(start)
+    } else {
+        !ord_i64(start)
+    }
+}
+
+#[inline]
+fn price_key(sort: Sort, p: i64) -> u64 {
+    if p < 0 {
+        u64::MAX
+    } else if sort == Sort::PriceAsc {
+        ord_i64(p)
+    } else {
+        !ord_i64(p)
+    }
+}
+
+#[inline]
+fn discount_key(sort: Sort, d: f64) -> u64 {
+    // NaN and negative values go last, as `Some(d) if d >= 0.0` does.
+    if d >= 0.0 {
+        if sort == Sort::DiscountAsc {
+            ord_f64(d)
+        } else {
+            !ord_f64(d)
+        }
+    } else {
+        u64::MAX
+    }
+}
+
 impl SegmentCollector for SegmentSearch {
     type Fruit = Harvest;
 
@@ -245,14 +431,14 @@ impl SegmentCollector for SegmentSearch {
         }
         let start = self.start.first(doc).unwrap_or(START_UNKNOWN);
         let status = self.status.first(doc).unwrap_or(0);
-        let slot = if status > 0 {
-            (status - 1) as usize
-        } else {
-            let end = self.end.first(doc).unwrap_or(END_UNKNOWN);
-            let listed = self.listed.first(doc).unwrap_or(LISTED_UNKNOWN);
-            let d = derive_from_index(round == self.sell_off, start, end, listed, self.now);
-            StoredStatus::ALL.len() + ordinal(DerivedState::ALL, &d) as usize
-        };
+        let slot = status_slot(
+            status,
+            round == self.sell_off,
+            start,
+            || self.end.first(doc).unwrap_or(END_UNKNOWN),
+            || self.listed.first(doc).unwrap_or(LISTED_UNKNOWN),
+            self.now,
+        );
         if let Some(c) = o.statuses.get_mut(slot) {
             *c += 1;
         }

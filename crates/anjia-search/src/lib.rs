@@ -13,6 +13,7 @@
 
 mod collect;
 pub mod interpret;
+mod plan;
 mod query;
 mod request;
 mod results;
@@ -65,6 +66,16 @@ pub enum SearchError {
     /// A stored document could not be read back.
     #[error("stored document is corrupt: {0}")]
     Corrupt(String),
+}
+
+/// How [`SearchIndex::search_with`] evaluates a request. Both give the same results.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryPlan {
+    /// Posting lists find candidates, fast fields filter them, survivors are scored (the default).
+    Optimized,
+    /// One boolean query with every filter as a clause, collected by tantivy (the original plan).
+    Straightforward,
 }
 
 struct Inner {
@@ -235,6 +246,20 @@ impl SearchIndex {
         req: &SearchRequest,
         now: OffsetDateTime,
     ) -> Result<SearchResults, SearchError> {
+        self.search_with(req, now, QueryPlan::Optimized)
+    }
+
+    /// [`SearchIndex::search`] with a chosen [`QueryPlan`]: for benchmarks and equivalence tests.
+    ///
+    /// # Errors
+    /// As [`SearchIndex::search`].
+    #[doc(hidden)]
+    pub fn search_with(
+        &self,
+        req: &SearchRequest,
+        now: OffsetDateTime,
+        plan: QueryPlan,
+    ) -> Result<SearchResults, SearchError> {
         req.validate()?;
         let interp = req
             .q
@@ -243,8 +268,6 @@ impl SearchIndex {
             .unwrap_or_default();
         let n = Now::new(now);
         let f = &self.inner.fields;
-        let q = query::build_query(f, req, &interp, n);
-
         let searcher = self.inner.reader.searcher();
         let offset = req.offset();
         let per_page = req.per_page as usize;
@@ -260,7 +283,16 @@ impl SearchIndex {
             now: n,
             region_facet: region_facet(facet_parent),
         };
-        let h = searcher.search(q.as_ref(), &collector)?;
+        let h = match plan {
+            QueryPlan::Optimized => plan::execute(
+                &searcher,
+                &query::build_plan(f, req, &interp, n),
+                &collector,
+            )?,
+            QueryPlan::Straightforward => {
+                searcher.search(query::build_query(f, req, &interp, n).as_ref(), &collector)?
+            }
+        };
 
         let g = Gazetteer::bundled();
         let mut hits = Vec::with_capacity(per_page);

@@ -1,12 +1,16 @@
 //! Translation of a validated request and its interpretation into a tantivy query.
 
+use crate::collect::STATUS_SLOTS;
+use crate::plan::{Plan, Pred};
 use crate::request::SearchRequest;
 use crate::results::QueryInterpretation;
-use crate::schema::{Fields, ordinal, status_code};
+use crate::schema::{
+    F_AREA, F_DISCOUNT, F_PRICE, F_ROUND, F_START, F_TYPE, Fields, ordinal, status_code,
+};
 use crate::status::{Now, StatusFields, derived_query};
 use crate::tokenize::{cjk_bigrams, is_cjk};
 use anjia_domain::china_time::SHANGHAI;
-use anjia_domain::{LotState, PropertyType, Round};
+use anjia_domain::{DerivedState, LotState, PropertyType, Round, StoredStatus};
 use std::ops::Bound;
 use tantivy::Term;
 use tantivy::query::{
@@ -93,6 +97,54 @@ fn shanghai_midnight(d: Date) -> i64 {
         .unix_timestamp()
 }
 
+/// Inclusive start-price bounds (fen) of the request, if it filters on price.
+pub(crate) fn price_bounds(req: &SearchRequest) -> Option<(i64, i64)> {
+    if req.price_min.is_none() && req.price_max.is_none() {
+        return None;
+    }
+    let lo = req.price_min.map_or(0, |m| m.fen());
+    let hi = req.price_max.map_or(i64::MAX, |m| m.fen());
+    Some((lo.max(0), hi))
+}
+
+/// Inclusive discount bounds of the request, if it filters on discount.
+pub(crate) fn discount_bounds(req: &SearchRequest) -> Option<(f64, f64)> {
+    if req.discount_min.is_none() && req.discount_max.is_none() {
+        return None;
+    }
+    let lo = req.discount_min.unwrap_or(0.0);
+    let hi = req.discount_max.unwrap_or(f64::MAX);
+    Some((lo.max(0.0), hi))
+}
+
+/// Inclusive building-area bounds (m²) of the request, if it filters on area.
+pub(crate) fn area_bounds(req: &SearchRequest) -> Option<(f64, f64)> {
+    if req.area_min.is_none() && req.area_max.is_none() {
+        return None;
+    }
+    let lo = req.area_min.unwrap_or(0.0);
+    let hi = req.area_max.unwrap_or(f64::MAX);
+    Some((lo.max(0.0), hi))
+}
+
+/// Inclusive auction-start bounds (epoch seconds) of the request, if it filters on start date.
+pub(crate) fn start_bounds(req: &SearchRequest) -> Option<(i64, i64)> {
+    if req.start_from.is_none() && req.start_to.is_none() {
+        return None;
+    }
+    let lo = req
+        .start_from
+        .map_or(crate::schema::START_UNKNOWN + 1, shanghai_midnight);
+    let hi = match req.start_to {
+        Some(d) => match d.checked_add(Duration::days(1)) {
+            Some(next) => shanghai_midnight(next) - 1,
+            None => i64::MAX,
+        },
+        None => i64::MAX,
+    };
+    Some((lo, hi))
+}
+
 /// Builds the query. `req` must be valid.
 pub(crate) fn build_query(
     f: &Fields,
@@ -167,36 +219,20 @@ pub(crate) fn build_query(
         };
         clauses.push(filter(q));
     }
-    if req.price_min.is_some() || req.price_max.is_some() {
-        let lo = req.price_min.map_or(0, |m| m.fen());
-        let hi = req.price_max.map_or(i64::MAX, |m| m.fen());
+    if let Some((lo, hi)) = price_bounds(req) {
         clauses.push(filter(i64_range(
             f.price,
-            Bound::Included(lo.max(0)),
+            Bound::Included(lo),
             Bound::Included(hi),
         )));
     }
-    if req.discount_min.is_some() || req.discount_max.is_some() {
-        let lo = req.discount_min.unwrap_or(0.0);
-        let hi = req.discount_max.unwrap_or(f64::MAX);
-        clauses.push(filter(f64_range(f.discount, lo.max(0.0), hi)));
+    if let Some((lo, hi)) = discount_bounds(req) {
+        clauses.push(filter(f64_range(f.discount, lo, hi)));
     }
-    if req.area_min.is_some() || req.area_max.is_some() {
-        let lo = req.area_min.unwrap_or(0.0);
-        let hi = req.area_max.unwrap_or(f64::MAX);
-        clauses.push(filter(f64_range(f.area, lo.max(0.0), hi)));
+    if let Some((lo, hi)) = area_bounds(req) {
+        clauses.push(filter(f64_range(f.area, lo, hi)));
     }
-    if req.start_from.is_some() || req.start_to.is_some() {
-        let lo = req
-            .start_from
-            .map_or(crate::schema::START_UNKNOWN + 1, shanghai_midnight);
-        let hi = match req.start_to {
-            Some(d) => match d.checked_add(Duration::days(1)) {
-                Some(next) => shanghai_midnight(next) - 1,
-                None => i64::MAX,
-            },
-            None => i64::MAX,
-        };
+    if let Some((lo, hi)) = start_bounds(req) {
         clauses.push(filter(i64_range(
             f.start,
             Bound::Included(lo),
@@ -208,4 +244,103 @@ pub(crate) fn build_query(
         return Box::new(AllQuery);
     }
     Box::new(BooleanQuery::new(clauses))
+}
+
+/// Builds the optimized [`Plan`] of a request (see [`crate::plan`]); matches exactly the documents of
+/// [`build_query`]. `req` must be valid.
+pub(crate) fn build_plan(
+    f: &Fields,
+    req: &SearchRequest,
+    interp: &QueryInterpretation,
+    now: Now,
+) -> Plan {
+    let text: Vec<Box<dyn Query>> = interp.terms.iter().map(|t| text_term_query(f, t)).collect();
+    let mut postings: Vec<Box<dyn Query>> = Vec::new();
+    if let Some(r) = req.region {
+        postings.push(u64_set(f.region, [u64::from(r.get())]));
+    }
+    if !interp.regions.is_empty() {
+        postings.push(u64_set(
+            f.region,
+            interp.regions.iter().map(|r| u64::from(r.get())),
+        ));
+    }
+    let mut sets: Vec<(Field, &'static str, Vec<u64>)> = Vec::new();
+    for types in [&req.property_types, &interp.property_types] {
+        if !types.is_empty() {
+            let v = types
+                .iter()
+                .map(|t| ordinal(PropertyType::ALL, t))
+                .collect();
+            sets.push((f.property_type, F_TYPE, v));
+        }
+    }
+    for rounds in [&req.rounds, &interp.rounds] {
+        if !rounds.is_empty() {
+            let v = rounds.iter().map(|r| ordinal(Round::ALL, r)).collect();
+            sets.push((f.round, F_ROUND, v));
+        }
+    }
+    let mut preds = Vec::new();
+    // Property types and rounds are broad (a handful of values over all lots): checked on fast fields
+    // unless nothing else can drive.
+    if text.is_empty() && postings.is_empty() {
+        for (field, _, values) in sets {
+            postings.push(u64_set(field, values));
+        }
+    } else {
+        for (_, field, values) in sets {
+            preds.push(Pred::U64In { field, values });
+        }
+    }
+    if let Some((lo, hi)) = price_bounds(req) {
+        preds.push(Pred::I64Range {
+            field: F_PRICE,
+            lo,
+            hi,
+        });
+    }
+    if let Some((lo, hi)) = discount_bounds(req) {
+        preds.push(Pred::F64Range {
+            field: F_DISCOUNT,
+            lo,
+            hi,
+        });
+    }
+    if let Some((lo, hi)) = area_bounds(req) {
+        preds.push(Pred::F64Range {
+            field: F_AREA,
+            lo,
+            hi,
+        });
+    }
+    if let Some((lo, hi)) = start_bounds(req) {
+        preds.push(Pred::I64Range {
+            field: F_START,
+            lo,
+            hi,
+        });
+    }
+    if !req.statuses.is_empty() {
+        let mut slots = [false; STATUS_SLOTS];
+        for s in &req.statuses {
+            let slot = match s {
+                LotState::Stored(s) => (status_code(Some(*s)) - 1) as usize,
+                LotState::Derived(d) => {
+                    StoredStatus::ALL.len() + ordinal(DerivedState::ALL, d) as usize
+                }
+            };
+            if let Some(x) = slots.get_mut(slot) {
+                *x = true;
+            }
+        }
+        preds.push(Pred::Status { slots, now });
+    }
+    let match_all = text.is_empty() && postings.is_empty() && preds.is_empty();
+    Plan {
+        text,
+        postings,
+        preds,
+        match_all,
+    }
 }

@@ -851,3 +851,199 @@ proptest! {
         }
     }
 }
+
+/// An index of 4,000 synthetic postings in several segments, with deleted documents.
+fn plan_corpus() -> SearchIndex {
+    let idx = SearchIndex::in_ram().unwrap();
+    let ps = synth::postings(4_000, 11);
+    idx.rebuild(ps[..3_000].to_vec()).unwrap();
+    idx.upsert(&ps[3_000..]).unwrap();
+    // Re-adding some postings deletes their first version; deleting others leaves holes.
+    idx.upsert(&ps[100..300]).unwrap();
+    let gone: Vec<i64> = ps.iter().step_by(37).map(|p| p.id).collect();
+    idx.delete(&gone).unwrap();
+    idx
+}
+
+const PLAN_WORDS: &[&str] = &[
+    "单元",
+    "室",
+    "花园",
+    "小区",
+    "大厦",
+    "号",
+    "楼",
+    "住宅",
+    "车位",
+    "商铺",
+    "一拍",
+    "二拍",
+    "变卖",
+    "长沙",
+    "北京",
+    "朝阳区",
+    "杭州",
+    "重庆",
+    "路",
+    "幢",
+    "层",
+    "房地产",
+    "2",
+    "a",
+];
+
+fn arb_plan_request() -> impl Strategy<Value = SearchRequest> {
+    let regions = [
+        None,
+        None,
+        None,
+        Some(110000),
+        Some(110105),
+        Some(430000),
+        Some(430100),
+        Some(500000),
+        Some(330100),
+    ];
+    (
+        prop::collection::vec(prop::sample::select(PLAN_WORDS), 0..4),
+        prop::sample::select(regions.to_vec()),
+        prop_oneof![
+            2 => Just(Vec::new()),
+            1 => prop::collection::vec(prop::sample::select(PropertyType::ALL), 1..3),
+        ],
+        prop_oneof![
+            2 => Just(Vec::new()),
+            1 => prop::collection::vec(prop::sample::select(Round::ALL), 1..3),
+        ],
+        prop_oneof![
+            2 => Just(Vec::new()),
+            1 => prop::collection::vec(
+                0usize..(StoredStatus::ALL.len() + DerivedState::ALL.len()),
+                1..5,
+            ),
+        ],
+        (
+            prop::option::weighted(0.2, 0i64..300_000_000),
+            prop::option::weighted(0.2, 0i64..600_000_000),
+        ),
+        (
+            prop::option::weighted(0.2, 0.0f64..1.0),
+            prop::option::weighted(0.2, 0.3f64..1.2),
+        ),
+        (
+            prop::option::weighted(0.15, 0.0f64..150.0),
+            prop::option::weighted(0.15, 50.0f64..400.0),
+        ),
+        (
+            prop::option::weighted(0.15, -60i64..60),
+            prop::option::weighted(0.15, -30i64..90),
+        ),
+        (0usize..Sort::ALL.len(), 1u32..3),
+    )
+        .prop_map(
+            |(words, region, types, rounds, statuses, price, disc, area, start, (sort, page))| {
+                let states: Vec<LotState> = StoredStatus::ALL
+                    .iter()
+                    .map(|s| LotState::Stored(*s))
+                    .chain(DerivedState::ALL.iter().map(|d| LotState::Derived(*d)))
+                    .collect();
+                let day =
+                    |o: Option<i64>| o.map(|n| synth::REFERENCE_TIME.date() + Duration::days(n));
+                SearchRequest {
+                    q: (!words.is_empty()).then(|| words.join(" ")),
+                    region: region.map(rc),
+                    property_types: types,
+                    rounds,
+                    statuses: statuses.into_iter().map(|i| states[i]).collect(),
+                    price_min: price.0.map(Money),
+                    price_max: price.1.map(Money),
+                    discount_min: disc.0,
+                    discount_max: disc.1,
+                    area_min: area.0,
+                    area_max: area.1,
+                    start_from: day(start.0),
+                    start_to: day(start.1),
+                    sort: Sort::ALL[sort],
+                    page,
+                    per_page: 50,
+                }
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+    /// The optimized plan returns what the straightforward boolean query returns: same total, same
+    /// facets, same hits in the same order (scores equal; with three or more terms the scores may
+    /// differ in the last bit because tantivy sums filter clauses in between).
+    #[test]
+    fn optimized_plan_matches_straightforward_query(r in arb_plan_request(), now_h in -200i64..200) {
+        thread_local! {
+            static IDX: SearchIndex = plan_corpus();
+        }
+        prop_assume!(r.validate().is_ok());
+        let now = synth::REFERENCE_TIME + Duration::hours(now_h);
+        IDX.with(|idx| {
+            let a = idx.search_with(&r, now, QueryPlan::Straightforward).unwrap();
+            let b = idx.search_with(&r, now, QueryPlan::Optimized).unwrap();
+            prop_assert_eq!(a.total, b.total);
+            prop_assert_eq!(&a.facets, &b.facets);
+            let few_terms = a.interpretation.terms.len() <= 2;
+            if few_terms || r.sort != Sort::Relevance {
+                let ia: Vec<(i64, u32)> = a.hits.iter().map(|h| (h.id, h.score.to_bits())).collect();
+                let ib: Vec<(i64, u32)> = b.hits.iter().map(|h| (h.id, h.score.to_bits())).collect();
+                prop_assert_eq!(ia, ib);
+            } else {
+                for (x, y) in a.hits.iter().zip(&b.hits) {
+                    prop_assert!((x.score - y.score).abs() <= 1e-5 * x.score.abs().max(1.0));
+                }
+            }
+            Ok(())
+        })?;
+    }
+}
+
+#[test]
+fn optimized_plan_matches_on_the_bench_queries() {
+    let idx = plan_corpus();
+    let reqs = [
+        ("单元 室", vec![], vec![Round::First], Sort::StartTimeDesc),
+        (
+            "大厦 室",
+            vec![PropertyType::Residential],
+            vec![],
+            Sort::Relevance,
+        ),
+        (
+            "花园 小区",
+            vec![PropertyType::Residential],
+            vec![Round::Second],
+            Sort::PriceAsc,
+        ),
+        ("", vec![PropertyType::Parking], vec![], Sort::Relevance),
+        ("", vec![], vec![], Sort::Relevance),
+    ];
+    for (text, types, rounds, sort) in reqs {
+        let r = SearchRequest {
+            q: (!text.is_empty()).then(|| text.to_string()),
+            property_types: types,
+            rounds,
+            discount_max: Some(0.8),
+            sort,
+            per_page: 100,
+            ..SearchRequest::default()
+        };
+        let a = idx
+            .search_with(&r, synth::REFERENCE_TIME, QueryPlan::Straightforward)
+            .unwrap();
+        let b = idx
+            .search_with(&r, synth::REFERENCE_TIME, QueryPlan::Optimized)
+            .unwrap();
+        assert!(a.total > 0, "{text}: no hits");
+        assert_eq!(a.total, b.total, "{text}");
+        assert_eq!(a.facets, b.facets, "{text}");
+        let ia: Vec<(i64, f32)> = a.hits.iter().map(|h| (h.id, h.score)).collect();
+        let ib: Vec<(i64, f32)> = b.hits.iter().map(|h| (h.id, h.score)).collect();
+        assert_eq!(ia, ib, "{text}");
+    }
+}
