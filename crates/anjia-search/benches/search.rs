@@ -127,6 +127,15 @@ fn requests() -> Vec<SearchRequest> {
     ]
 }
 
+/// CPU time of the calling thread so far (`/proc/thread-self/schedstat`), to tell work from waiting
+/// for a core on a loaded machine.
+fn cpu_time() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
+}
+
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
@@ -173,22 +182,35 @@ fn main() {
         ("old (straightforward)", QueryPlan::Straightforward),
         ("new (optimized)", QueryPlan::Optimized),
     ];
+    // `ANJIA_BENCH_PLAN=old|new` times one plan only (for profiling).
+    let only_plan = std::env::var("ANJIA_BENCH_PLAN")
+        .ok()
+        .map(|s| usize::from(s == "new"));
     let rounds = 2_000;
     let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(rounds); plans.len()];
+    let mut cpu: Vec<Vec<Duration>> = vec![Vec::with_capacity(rounds); plans.len()];
     for i in 0..rounds {
         let r = &reqs[i % reqs.len()];
         // Alternate which plan goes first.
         let order = if i % 2 == 0 { [0, 1] } else { [1, 0] };
         for p in order {
+            if only_plan.is_some_and(|o| o != p) {
+                continue;
+            }
+            let c = cpu_time();
             let t = Instant::now();
             let res = idx.search_with(r, now, plans[p].1).expect("search");
             times[p].push(t.elapsed());
+            cpu[p].push(cpu_time().saturating_sub(c));
             std::hint::black_box(res);
         }
     }
     for (k, r) in reqs.iter().enumerate() {
         eprintln!("{:?}:", r.q);
         for (p, (label, _)) in plans.iter().enumerate() {
+            if times[p].is_empty() {
+                continue;
+            }
             let mut t: Vec<Duration> = times[p]
                 .iter()
                 .skip(k)
@@ -200,7 +222,11 @@ fn main() {
     }
     eprintln!("all {rounds} queries:");
     for (p, (label, _)) in plans.iter().enumerate() {
+        if times[p].is_empty() {
+            continue;
+        }
         eprintln!("  {}", line(label, &mut times[p]));
+        eprintln!("  {}", line(&format!("{label}, CPU time"), &mut cpu[p]));
     }
     eprintln!("{}", rss());
     divan::main();

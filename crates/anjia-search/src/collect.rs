@@ -162,7 +162,8 @@ pub(crate) fn derive_from_index(sell_off: bool, s: i64, e: i64, l: i64, now: Now
 }
 
 /// Status slot of a document: `status − 1` for a stored status, else the number of stored statuses
-/// plus the ordinal of the derived state (`end` and `listed` are only read for the latter).
+/// plus the ordinal of the derived state (`end` is only read for the latter, `listed` only when both
+/// start and end are unknown: [`derive_from_index`] ignores it otherwise).
 #[inline]
 pub(crate) fn status_slot(
     status: u64,
@@ -175,7 +176,13 @@ pub(crate) fn status_slot(
     if status > 0 {
         (status - 1) as usize
     } else {
-        let d = derive_from_index(sell_off, start, end(), listed(), now);
+        let end = end();
+        let listed = if start == START_UNKNOWN && end == END_UNKNOWN {
+            listed()
+        } else {
+            LISTED_UNKNOWN
+        };
+        let d = derive_from_index(sell_off, start, end, listed, now);
         StoredStatus::ALL.len() + ordinal(DerivedState::ALL, &d) as usize
     }
 }
@@ -267,8 +274,10 @@ struct Batch {
     price: Vec<i64>,
     discount: Vec<f64>,
     derived: Vec<DocId>,
+    region_docs: Vec<DocId>,
+    region_rows: Vec<u32>,
+    regions: Vec<u64>,
     end: Vec<i64>,
-    listed: Vec<i64>,
 }
 
 impl SegmentSearch {
@@ -279,6 +288,19 @@ impl SegmentSearch {
         const CHUNK: usize = 512;
         let mut b = Batch::default();
         for (c, chunk) in docs.chunks(CHUNK).enumerate() {
+            b.region_docs.clear();
+            b.region_rows.clear();
+            self.region
+                .index
+                .docids_to_rowids(chunk, &mut b.region_docs, &mut b.region_rows);
+            b.regions.clear();
+            b.regions.resize(b.region_rows.len(), 0);
+            self.region.values.get_vals(&b.region_rows, &mut b.regions);
+            for &v in &b.regions {
+                if self.region_facet.counts(v) {
+                    *self.out.regions.entry(v).or_default() += 1;
+                }
+            }
             fetch(&self.ptype, chunk, u64::MAX, &mut b.ptype);
             fetch(&self.round, chunk, 0, &mut b.round);
             fetch(&self.status, chunk, 0, &mut b.status);
@@ -292,7 +314,6 @@ impl SegmentSearch {
                     .map(|(d, _)| *d),
             );
             fetch(&self.end, &b.derived, END_UNKNOWN, &mut b.end);
-            fetch(&self.listed, &b.derived, LISTED_UNKNOWN, &mut b.listed);
             match self.sort {
                 Sort::PriceAsc | Sort::PriceDesc => fetch(&self.price, chunk, -1, &mut b.price),
                 Sort::DiscountAsc | Sort::DiscountDesc => {
@@ -304,11 +325,6 @@ impl SegmentSearch {
             for (i, &doc) in chunk.iter().enumerate() {
                 let o = &mut self.out;
                 o.total += 1;
-                for v in self.region.values_for_doc(doc) {
-                    if self.region_facet.counts(v) {
-                        *o.regions.entry(v).or_default() += 1;
-                    }
-                }
                 if let Some(n) = o.types.get_mut(b.ptype[i] as usize) {
                     *n += 1;
                 }
@@ -322,7 +338,7 @@ impl SegmentSearch {
                     round == self.sell_off,
                     start,
                     || b.end[nth_derived],
-                    || b.listed[nth_derived],
+                    || self.listed.first(doc).unwrap_or(LISTED_UNKNOWN),
                     self.now,
                 );
                 if b.status[i] == 0 {

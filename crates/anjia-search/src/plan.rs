@@ -30,7 +30,7 @@ use anjia_domain::Round;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, ColumnIndex, ColumnValues};
 use tantivy::query::{EnableScoring, Query, Scorer, Weight};
-use tantivy::{DocId, DocSet, Score, Searcher, SegmentReader, TERMINATED};
+use tantivy::{COLLECT_BLOCK_BUFFER_LEN, DocId, DocSet, Score, Searcher, SegmentReader};
 
 /// A posting list is read into a bitset, rather than sought per candidate, when its cost is at most
 /// this many times the number of candidates.
@@ -164,16 +164,26 @@ impl SegPred {
                             || listed.first(d).unwrap_or(LISTED_UNKNOWN),
                             *now,
                         );
-                        if slots.get(slot).copied().unwrap_or(false) {
-                            docs[w] = d;
-                            w += 1;
-                        }
+                        docs[w] = d;
+                        w += usize::from(slots.get(slot).copied().unwrap_or(false));
                     }
                 }
                 docs.truncate(w);
             }
         }
     }
+}
+
+/// Keeps the documents of `docs` for which `keep` holds (as `Vec::retain`, without a branch per
+/// document: when about half of them survive at random, a branch mispredicts half the time).
+fn compact(docs: &mut Vec<DocId>, mut keep: impl FnMut(DocId) -> bool) {
+    let mut w = 0;
+    for r in 0..docs.len() {
+        let d = docs[r];
+        docs[w] = d;
+        w += usize::from(keep(d));
+    }
+    docs.truncate(w);
 }
 
 /// Documents per batched fast-field read.
@@ -195,21 +205,23 @@ where
         vals.resize(end - r, col.min_value());
         col.values.get_vals(&docs[r..end], &mut vals);
         for (i, v) in vals.iter().enumerate() {
-            if ok(*v) {
-                docs[w] = docs[r + i];
-                w += 1;
-            }
+            // Branch-free: the outcome is close to random, a branch would mispredict half the time.
+            docs[w] = docs[r + i];
+            w += usize::from(ok(*v));
         }
     }
     docs.truncate(w);
 }
 
-/// Appends every document of `s` (from its current position) to `out`.
-fn drain_into(s: &mut dyn Scorer, out: &mut Vec<DocId>) {
-    let mut d = s.doc();
-    while d != TERMINATED {
-        out.push(d);
-        d = s.advance();
+/// Calls `f` with every document of `s` (from its current position), a block at a time.
+fn drain(s: &mut dyn Scorer, mut f: impl FnMut(&[DocId])) {
+    let mut buf = [0; COLLECT_BLOCK_BUFFER_LEN];
+    loop {
+        let n = s.fill_buffer(&mut buf);
+        f(&buf[..n]);
+        if n < buf.len() {
+            break;
+        }
     }
 }
 
@@ -228,10 +240,9 @@ fn candidates(weights: &[Box<dyn Weight>], reader: &SegmentReader) -> tantivy::R
         let mut cands = Vec::new();
         if let Some(mut lead) = it.next() {
             cands.reserve(lead.size_hint() as usize);
-            drain_into(lead.as_mut(), &mut cands);
+            drain(lead.as_mut(), |docs| cands.extend_from_slice(docs));
         }
         let mut bits: Vec<u64> = Vec::new();
-        let mut buf: Vec<DocId> = Vec::new();
         for mut s in it {
             if cands.is_empty() {
                 break;
@@ -239,14 +250,16 @@ fn candidates(weights: &[Box<dyn Weight>], reader: &SegmentReader) -> tantivy::R
             if s.cost() <= BITSET_FACTOR.saturating_mul(cands.len() as u64) {
                 bits.clear();
                 bits.resize((max_doc as usize).div_ceil(64), 0);
-                buf.clear();
-                drain_into(s.as_mut(), &mut buf);
-                for &d in &buf {
-                    bits[(d / 64) as usize] |= 1 << (d % 64);
-                }
-                cands.retain(|&d| bits[(d / 64) as usize] & (1 << (d % 64)) != 0);
+                drain(s.as_mut(), |docs| {
+                    for &d in docs {
+                        bits[(d / 64) as usize] |= 1 << (d % 64);
+                    }
+                });
+                compact(&mut cands, |d| {
+                    bits[(d / 64) as usize] & (1 << (d % 64)) != 0
+                });
             } else {
-                cands.retain(|&d| {
+                compact(&mut cands, |d| {
                     let mut cur = s.doc();
                     if cur < d {
                         cur = s.seek(d);
@@ -258,7 +271,7 @@ fn candidates(weights: &[Box<dyn Weight>], reader: &SegmentReader) -> tantivy::R
         cands
     };
     if let Some(alive) = reader.alive_bitset() {
-        cands.retain(|&d| alive.is_alive(d));
+        compact(&mut cands, |d| alive.is_alive(d));
     }
     Ok(cands)
 }
