@@ -127,15 +127,6 @@ fn requests() -> Vec<SearchRequest> {
     ]
 }
 
-/// CPU time of the calling thread so far (`/proc/thread-self/schedstat`), to tell work from waiting
-/// for a core on a loaded machine.
-fn cpu_time() -> Duration {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .map_or(Duration::ZERO, Duration::from_nanos)
-}
-
 fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
@@ -188,7 +179,6 @@ fn main() {
         .map(|s| usize::from(s == "new"));
     let rounds = 2_000;
     let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(rounds); plans.len()];
-    let mut cpu: Vec<Vec<Duration>> = vec![Vec::with_capacity(rounds); plans.len()];
     for i in 0..rounds {
         let r = &reqs[i % reqs.len()];
         // Alternate which plan goes first.
@@ -197,11 +187,9 @@ fn main() {
             if only_plan.is_some_and(|o| o != p) {
                 continue;
             }
-            let c = cpu_time();
             let t = Instant::now();
             let res = idx.search_with(r, now, plans[p].1).expect("search");
             times[p].push(t.elapsed());
-            cpu[p].push(cpu_time().saturating_sub(c));
             std::hint::black_box(res);
         }
     }
@@ -226,7 +214,6 @@ fn main() {
             continue;
         }
         eprintln!("  {}", line(label, &mut times[p]));
-        eprintln!("  {}", line(&format!("{label}, CPU time"), &mut cpu[p]));
     }
     eprintln!("{}", rss());
     divan::main();
