@@ -39,6 +39,19 @@ enum Command {
         #[arg(long)]
         output: PathBuf,
     },
+    /// Write N synthetic lots drawn from the bundled titles' distributions as canonical JSON Lines
+    /// (for load tests and benchmarks; see anjia_search::synth). Import them with `import jsonl`.
+    Synth {
+        /// Number of lots.
+        #[arg(long)]
+        count: usize,
+        /// Random seed (the same seed gives the same lots).
+        #[arg(long, default_value_t = 2020)]
+        seed: u64,
+        /// Output file.
+        #[arg(long)]
+        output: PathBuf,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -132,6 +145,27 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<()> {
             let index = anjia::open_index(&cfg)?;
             let n = anjia::reindex(&store, &index, tty).await?;
             println!("indexed {n} lots");
+        }
+        Command::Synth {
+            count,
+            seed,
+            output,
+        } => {
+            let f = std::fs::File::create(&output)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", output.display()))?;
+            let mut w = std::io::BufWriter::new(f);
+            let mut lots = anjia_search::synth::Generator::bundled(seed).take(count);
+            let mut n = 0usize;
+            loop {
+                let chunk: Vec<_> = lots.by_ref().take(10_000).map(|p| p.data).collect();
+                if chunk.is_empty() {
+                    break;
+                }
+                anjia_ingest::canonical::write_jsonl(&mut w, &chunk)?;
+                n += chunk.len();
+            }
+            std::io::Write::flush(&mut w)?;
+            println!("wrote {n} synthetic lots to {}", output.display());
         }
         Command::Export { output } => {
             let store = anjia::open_store(&cfg).await?;
