@@ -217,6 +217,14 @@ impl LotState {
 /// days; a year covers every round with a wide margin. Used only when the source gave no end time.
 pub const LISTING_HORIZON: Duration = Duration::days(365);
 
+/// Range of start ÷ appraisal accepted when either price is a reconstructed estimate.
+///
+/// A first round starts at ≥ 70% of the appraisal and a second round at most 20% lower (Supreme
+/// People's Court provisions on online judicial auctions, 2017), so real judicial discounts lie in
+/// about 0.49–1.0; asset auctions go lower. Estimated ratios outside 0.3–1.1 are reconstruction
+/// failures and are not shown.
+pub const PLAUSIBLE_ESTIMATED_DISCOUNT: std::ops::RangeInclusive<f64> = 0.3..=1.1;
+
 /// Derives the time-based state of a posting at `now`.
 ///
 /// * window known: before `start - 24h` → announced; before `start` → upcoming; inside → bidding
@@ -344,10 +352,31 @@ pub struct Posting {
 impl NewPosting {
     /// Court discount: start price ÷ appraised value (a ratio such as 0.7, not "7折"), when both known
     /// and the appraisal is positive.
+    ///
+    /// `None` when the ratio would be an artefact of price reconstruction rather than a fact: the
+    /// appraisal was itself derived from the start price (method `start_price_…`), or either price is
+    /// an estimate and the ratio falls outside [`PLAUSIBLE_ESTIMATED_DISCOUNT`].
     pub fn discount(&self) -> Option<f64> {
-        let s = self.start_price.as_ref()?.value.fen();
-        let a = self.appraised_value.as_ref()?.value.fen();
-        (a > 0).then(|| s as f64 / a as f64)
+        let start = self.start_price.as_ref()?;
+        let appraisal = self.appraised_value.as_ref()?;
+        if appraisal
+            .method
+            .as_deref()
+            .is_some_and(|m| m.starts_with("start_price"))
+        {
+            return None;
+        }
+        let (s, a) = (start.value.fen(), appraisal.value.fen());
+        if a <= 0 {
+            return None;
+        }
+        let d = s as f64 / a as f64;
+        if (start.is_estimate() || appraisal.is_estimate())
+            && !PLAUSIBLE_ESTIMATED_DISCOUNT.contains(&d)
+        {
+            return None;
+        }
+        Some(d)
     }
 
     /// The most specific region code known (district, else city, else province).
@@ -432,6 +461,71 @@ mod tests {
             ),
             DerivedState::Unknown
         );
+    }
+
+    #[test]
+    fn discount_is_withheld_when_it_is_an_artefact() {
+        use crate::money::{PricePrecision, PriceValue};
+        let est = |yuan: i64, method: &str| PriceValue {
+            value: Money::from_yuan(yuan),
+            precision: PricePrecision::Millions,
+            low: Money::from_yuan(yuan / 2),
+            high: Money::from_yuan(yuan * 2),
+            method: Some(method.into()),
+        };
+        let mut p = sample();
+        p.start_price = Some(PriceValue::exact(Money::from_yuan(700_000)));
+        p.appraised_value = Some(PriceValue::exact(Money::from_yuan(1_000_000)));
+        assert_eq!(p.discount(), Some(0.7));
+        p.appraised_value = Some(est(700_000, "start_price_ratio_100pct"));
+        assert_eq!(p.discount(), None, "appraisal copied from the start price");
+        p.start_price = Some(est(1_850_000, "band_midpoint"));
+        p.appraised_value = Some(est(235_500, "band_midpoint"));
+        assert_eq!(p.discount(), None, "7.86 is a reconstruction failure");
+        p.appraised_value = Some(PriceValue::exact(Money::from_yuan(100)));
+        p.start_price = Some(PriceValue::exact(Money::from_yuan(786)));
+        assert!(
+            p.discount().is_some(),
+            "exact prices are shown as published"
+        );
+    }
+
+    fn sample() -> NewPosting {
+        NewPosting {
+            platform: Platform::Ali,
+            kind: AuctionKind::Judicial,
+            source_item_id: "1".into(),
+            source_url: None,
+            fetched_at: datetime!(2020-05-01 00:00 UTC),
+            importer: "test".into(),
+            title: "t".into(),
+            address: "a".into(),
+            community: None,
+            round: Round::First,
+            stored_status: None,
+            property_type: PropertyType::Residential,
+            province: None,
+            city: None,
+            district: None,
+            building_area_m2: None,
+            start_price: None,
+            appraised_value: None,
+            appraisal_basis: None,
+            deposit: None,
+            increment: None,
+            current_price: None,
+            auction_start: None,
+            auction_end: None,
+            listed_on: None,
+            seller_name: None,
+            seller_kind: SellerKind::Court,
+            applicant_count: None,
+            viewer_count: None,
+            bid_count: None,
+            supports_loan: None,
+            bankruptcy: false,
+            raw: serde_json::Value::Null,
+        }
     }
 
     #[test]

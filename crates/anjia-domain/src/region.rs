@@ -70,7 +70,8 @@ impl RegionCode {
         if t.len() != 6 || !t.bytes().all(|b| b.is_ascii_digit()) {
             return Err(RegionCodeError(s.to_string()));
         }
-        RegionCode::new(t.parse().map_err(|_| RegionCodeError(s.to_string()))?)
+        let n = t.parse().map_err(|_| RegionCodeError(s.to_string()))?;
+        RegionCode::new(n).map_err(|_| RegionCodeError(s.to_string()))
     }
 
     /// The numeric code.

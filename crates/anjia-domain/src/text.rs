@@ -17,7 +17,7 @@ pub fn normalize(s: &str) -> String {
                 out.push(' ');
                 last_space = true;
             }
-        } else if !c.is_control() {
+        } else if !c.is_control() && !is_invisible_format(c) {
             out.push(c);
             last_space = false;
         }
@@ -26,6 +26,12 @@ pub fn normalize(s: &str) -> String {
         out.pop();
     }
     out
+}
+
+/// Zero-width and other invisible format characters that change no meaning but break matching:
+/// U+200B–U+200F, U+202A–U+202E, U+2060–U+2064, U+FEFF.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
 }
 
 #[cfg(test)]
@@ -37,5 +43,6 @@ mod tests {
         assert_eq!(normalize("（破）１２３号　Ａ座"), "(破)123号 A座");
         assert_eq!(normalize("  a \t b  "), "a b");
         assert_eq!(normalize("【一拍】"), "【一拍】");
+        assert_eq!(normalize("朝阳\u{200B}区\u{FEFF}住宅"), "朝阳区住宅");
     }
 }

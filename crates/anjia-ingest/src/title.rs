@@ -574,8 +574,34 @@ pub fn property_type(title: &str) -> PropertyType {
         if joined && prev_t != last_t {
             return prev_t;
         }
+        // A dwelling, shop or office sold together with parking (`1902房屋及两个地下车位`,
+        // `304室房产及地下车位一个`) is that property: the parking space is the accessory.
+        if last_t == PropertyType::Parking
+            && prev_t != PropertyType::Parking
+            && between.chars().any(|c| CONJUNCTIONS.contains(&c))
+        {
+            return prev_t;
+        }
     }
     last_t
+}
+
+#[cfg(test)]
+mod accessory_parking_tests {
+    use super::*;
+
+    #[test]
+    fn dwelling_with_parking_is_residential() {
+        assert_eq!(
+            property_type("北京市朝阳区成慧路1号院1号楼1902房屋及两个地下车位"),
+            PropertyType::Residential
+        );
+        assert_eq!(
+            property_type("某花园3栋304室房产及地下车位一个"),
+            PropertyType::Residential
+        );
+        assert_eq!(property_type("某小区地下车位"), PropertyType::Parking);
+    }
 }
 
 /// Removes `(含…)` / `(包括…)` parentheses.

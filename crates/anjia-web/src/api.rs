@@ -177,6 +177,11 @@ pub async fn not_found() -> AppError {
     AppError::NotFound("no such API endpoint; see /api/v1/openapi.json".into())
 }
 
+/// 405 for a method other than GET/HEAD, as a problem document (axum keeps the `Allow` header).
+pub async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed("only GET and HEAD are supported".into())
+}
+
 /// The OpenAPI 3.1 document of the API.
 #[derive(OpenApi)]
 #[openapi(

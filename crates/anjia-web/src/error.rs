@@ -19,6 +19,9 @@ pub enum AppError {
     /// The requested resource does not exist (404, type `not-found`).
     #[error("{0}")]
     NotFound(String),
+    /// The method is not allowed on this path; the site is read-only (405, type `method-not-allowed`).
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// Storage failed (500, type `internal`; details only in the log).
     #[error("storage error")]
     Store(#[from] anjia_store::StoreError),
@@ -57,6 +60,11 @@ impl AppError {
                 "Invalid request parameter",
             ),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            AppError::MethodNotAllowed(_) => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
             _ => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",

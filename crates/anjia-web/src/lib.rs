@@ -57,13 +57,15 @@ pub fn router(state: AppState) -> Router {
         .route("/facets", get(api::facets))
         .route("/health", get(api::health))
         .route("/openapi.json", get(api::openapi))
-        .fallback(api::not_found);
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed);
     Router::new()
         .route("/", get(pages::search_page))
         .route("/lots/{id}", get(pages::lot_page))
         .route("/static/site.css", get(pages::stylesheet))
         .nest("/api/v1", api)
         .fallback(pages::not_found_page)
+        .method_not_allowed_fallback(pages::method_not_allowed_page)
         .with_state(state)
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {

@@ -370,7 +370,7 @@ fn build_search_page(
             href: Some(format!("/?{}", to_query(req, cur + 1, &[]))),
         });
     }
-    page.pages = links;
+    page.pages = if r.total == 0 { vec![] } else { links };
     page
 }
 
@@ -393,6 +393,7 @@ pub fn render_error(p: Problem) -> Response {
         title: match status {
             StatusCode::NOT_FOUND => "页面不存在".to_string(),
             StatusCode::BAD_REQUEST => "请求参数有误".to_string(),
+            StatusCode::METHOD_NOT_ALLOWED => "不支持的请求方式".to_string(),
             _ => "服务器出错了".to_string(),
         },
         detail: p.detail,
@@ -406,6 +407,14 @@ pub fn render_error(p: Problem) -> Response {
 /// Fallback for unknown page paths.
 pub async fn not_found_page() -> Response {
     PageError(crate::error::AppError::NotFound("没有这个页面。".into())).into_response()
+}
+
+/// 405 for a method other than GET/HEAD on a page.
+pub async fn method_not_allowed_page() -> Response {
+    PageError(crate::error::AppError::MethodNotAllowed(
+        "本站页面只支持浏览（GET）。".into(),
+    ))
+    .into_response()
 }
 
 /// The site's stylesheet.

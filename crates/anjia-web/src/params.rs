@@ -52,9 +52,17 @@ pub fn parse_search(query: &str) -> Result<SearchRequest, BadParam> {
         per_page: DEFAULT_PER_PAGE,
         ..SearchRequest::default()
     };
+    let mut seen: Vec<String> = Vec::new();
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
         let v = v.trim();
         let key = k.as_ref();
+        // Single-valued parameters given twice are ambiguous: refuse rather than pick one.
+        if !v.is_empty() && !MULTI.contains(&key) {
+            if seen.iter().any(|s| s == key) {
+                return Err(bad(key, "is given more than once; give it once"));
+            }
+            seen.push(key.to_string());
+        }
         // Empty values come from untouched form fields: they mean "no filter".
         if v.is_empty() {
             if known(key) {
@@ -115,10 +123,22 @@ pub fn parse_search(query: &str) -> Result<SearchRequest, BadParam> {
                     bad("sort", format!("{v:?} is not one of relevance, start_asc, start_desc, price_asc, price_desc, discount_asc, discount_desc"))
                 })?
             }
-            "page" => req.page = positive(key, v)?,
-            "per_page" => req.per_page = positive(key, v)?,
+            "page" => req.page = positive(key, v, 100_000)?,
+            "per_page" => req.per_page = positive(key, v, 100)?,
             other => return Err(bad(other, "unknown parameter")),
         }
+    }
+    if let (Some(lo), Some(hi)) = (req.price_min, req.price_max)
+        && lo > hi
+    {
+        return Err(bad(
+            "price_min",
+            format!(
+                "{} is greater than price_max {}",
+                lo.format_wan(),
+                hi.format_wan()
+            ),
+        ));
     }
     req.validate().map_err(|e| bad(e.param, e.reason))?;
     Ok(req)
@@ -145,6 +165,9 @@ const KNOWN: [&str; 18] = [
     "go",
     "",
 ];
+
+/// Parameters that take several values (repeated or comma-separated).
+const MULTI: [&str; 5] = ["type", "round", "status", "go", ""];
 
 fn known(key: &str) -> bool {
     KNOWN.contains(&key)
@@ -202,10 +225,10 @@ fn date(param: &str, v: &str) -> Result<Date, BadParam> {
         .map_err(|_| bad(param, format!("{v:?} is not a date of the form YYYY-MM-DD")))
 }
 
-fn positive(param: &str, v: &str) -> Result<u32, BadParam> {
+fn positive(param: &str, v: &str, max: i64) -> Result<u32, BadParam> {
     match v.parse::<i64>() {
-        Ok(n) if (1..=100_000).contains(&n) => Ok(n as u32),
-        Ok(n) => Err(bad(param, format!("{n} must be between 1 and 100000"))),
+        Ok(n) if (1..=max).contains(&n) => Ok(n as u32),
+        Ok(n) => Err(bad(param, format!("{n} must be between 1 and {max}"))),
         Err(_) => Err(bad(param, format!("{v:?} is not a whole number"))),
     }
 }
@@ -329,12 +352,29 @@ mod tests {
             ("start_from=2020-13-01", "start_from"),
             ("bogus=1", "bogus"),
             ("area_min=-5", "area_min"),
+            ("region=110000&region=310000", "region"),
+            ("page=1&page=2", "page"),
         ] {
             let e = parse_search(qs).unwrap_err();
             assert_eq!(e.param, param, "{qs}: {e}");
         }
         let long = format!("q={}", "房".repeat(10_000));
         assert_eq!(parse_search(&long).unwrap_err().param, "q");
+    }
+
+    #[test]
+    fn messages_use_the_units_users_type() {
+        let e = parse_search("price_min=500&price_max=100").unwrap_err();
+        assert!(
+            e.reason.contains("500万") && e.reason.contains("100万"),
+            "{e}"
+        );
+        let e = parse_search("per_page=0").unwrap_err();
+        assert!(e.reason.contains("between 1 and 100"), "{e}");
+        assert!(!e.reason.contains("100000"), "{e}");
+        let e = parse_search("region=000000").unwrap_err();
+        assert!(e.reason.contains("000000"), "{e}");
+        assert!(parse_search("type=residential&type=parking").is_ok());
     }
 
     #[test]

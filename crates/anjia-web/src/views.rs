@@ -233,6 +233,12 @@ pub struct LotDetail {
     pub community: Option<String>,
     /// What the appraised value is based on (`appraisal`, `market_price`, `inquiry`).
     pub appraisal_basis: Option<String>,
+    /// Chinese label of `appraisal_basis` (评估价, 市场价, 询价).
+    pub appraisal_basis_label: Option<String>,
+    /// Chinese name of the platform (阿里拍卖, 京东拍卖…).
+    pub platform_label: String,
+    /// Whether the discount was computed from an estimated price.
+    pub discount_estimated: bool,
     /// Deposit (保证金).
     pub deposit: Option<MoneyView>,
     /// Bid increment (加价幅度).
@@ -299,6 +305,18 @@ pub fn detail_of(p: &Posting, siblings: &[Posting], now: OffsetDateTime) -> LotD
         address: d.address.clone(),
         community: d.community.clone(),
         appraisal_basis: d.appraisal_basis.clone(),
+        appraisal_basis_label: d.appraisal_basis.as_deref().map(|b| {
+            match b {
+                "appraisal" => "评估机构评估",
+                "market_price" => "市场价",
+                "inquiry" => "询价",
+                other => other,
+            }
+            .to_string()
+        }),
+        platform_label: d.platform.label_zh().to_string(),
+        discount_estimated: d.start_price.as_ref().is_some_and(|p| p.is_estimate())
+            || d.appraised_value.as_ref().is_some_and(|p| p.is_estimate()),
         deposit: d.deposit.map(MoneyView::from),
         increment: d.increment.map(MoneyView::from),
         current_price: d.current_price.map(MoneyView::from),

@@ -98,7 +98,7 @@ pub async fn import_file(
     kind: ImportKind,
     path: &Path,
     show_progress: bool,
-) -> anyhow::Result<ImportSummary> {
+) -> anyhow::Result<Imported> {
     let p = path.to_path_buf();
     let parsed = tokio::task::spawn_blocking(move || parse_file(kind, &p))
         .await
@@ -126,7 +126,26 @@ pub async fn import_file(
         .with_context(|| format!("storing {file}"))?;
     pb.finish_and_clear();
     sync_index(store, index, &summary.changed_ids).await?;
-    Ok(summary)
+    Ok(Imported {
+        summary,
+        rejections: parsed.rejections,
+    })
+}
+
+/// The outcome of [`import_file`]: the stored summary and each rejected record with its location.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// Counts as stored in the import run.
+    pub summary: ImportSummary,
+    /// Rejected records, each with its line/item and reason.
+    pub rejections: Vec<anjia_domain::Rejection>,
+}
+
+impl std::ops::Deref for Imported {
+    type Target = ImportSummary;
+    fn deref(&self) -> &ImportSummary {
+        &self.summary
+    }
 }
 
 /// Re-reads the given postings from storage and updates them in the index.
@@ -163,7 +182,11 @@ pub async fn import_bundled(
                 path.display()
             );
         }
-        out.push(import_file(store, index, kind, &path, show_progress).await?);
+        out.push(
+            import_file(store, index, kind, &path, show_progress)
+                .await?
+                .summary,
+        );
     }
     Ok(out)
 }
@@ -313,6 +336,20 @@ pub async fn export(store: &Store, out: &Path) -> anyhow::Result<u64> {
     }
     std::io::Write::flush(&mut w)?;
     Ok(n)
+}
+
+/// Prints an import summary for people, with the first 50 rejected records and where they are.
+pub fn print_imported(i: &Imported) {
+    print_summary(&i.summary);
+    for r in i.rejections.iter().take(50) {
+        println!("    {} · {}: {}", r.location, r.reason, r.detail);
+    }
+    if i.rejections.len() > 50 {
+        println!(
+            "    … 另有 {} 条被拒绝的记录（见 import_rejections 表）",
+            i.rejections.len() - 50
+        );
+    }
 }
 
 /// Prints an import summary for people.

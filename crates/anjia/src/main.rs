@@ -66,6 +66,7 @@ fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_new(&cfg.log).unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -126,7 +127,7 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<()> {
             let mut failed = 0;
             for p in &paths {
                 match anjia::import_file(&store, &index, kind, p, tty).await {
-                    Ok(s) => anjia::print_summary(&s),
+                    Ok(s) => anjia::print_imported(&s),
                     Err(e) => {
                         failed += 1;
                         eprintln!(

@@ -303,6 +303,18 @@ async fn bad_parameters_are_400_naming_the_parameter(s: &'static TestServer) {
     assert_eq!(status, 404);
     let (status, ct, _) = s.get("/api/v1/nope").await;
     assert_eq!((status, ct.as_str()), (404, "application/problem+json"));
+    let r = crate::support::client()
+        .post(format!("{}/api/v1/listings", s.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    // a discount outside what reconstruction can support is never published
+    let v = s
+        .json("/api/v1/listings?discount_min=1.2&per_page=100")
+        .await;
+    assert_eq!(total(&v), 0, "no lot with an implausible discount: {v}");
     // still up
     assert_eq!(s.json("/api/v1/health").await["status"], "ok");
 }
