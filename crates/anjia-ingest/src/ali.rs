@@ -16,8 +16,8 @@
 use crate::util::{json_error, snapshot_fetched_at};
 use crate::{ImportKind, IngestError, ParsedFile, title};
 use anjia_domain::{
-    AuctionKind, Money, NewPosting, Platform, PriceValue, Rejection, Round, SellerKind,
-    StoredStatus, china_time::from_epoch_ms,
+    AuctionKind, NewPosting, Platform, PriceValue, Rejection, Round, SellerKind, StoredStatus,
+    china_time::from_epoch_ms,
 };
 use serde_json::Value;
 use std::collections::HashSet;
@@ -31,24 +31,6 @@ pub(crate) fn map_status(s: &str) -> Option<StoredStatus> {
         "suspend" | "suspended" | "break" => Some(StoredStatus::Suspended),
         "postpone" | "postponed" => Some(StoredStatus::Postponed),
         _ => None,
-    }
-}
-
-fn money_field(item: &Value, key: &str) -> Result<Option<Money>, String> {
-    match item.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => {
-            let f = n
-                .as_f64()
-                .ok_or_else(|| format!("{key}: {n} is not a number"))?;
-            Money::from_yuan_f64(f)
-                .map(Some)
-                .map_err(|e| format!("{key}: {e}"))
-        }
-        Some(Value::String(s)) => Money::parse_yuan(s)
-            .map(Some)
-            .map_err(|e| format!("{key}: {e}")),
-        Some(other) => Err(format!("{key}: {other} is not a number of yuan")),
     }
 }
 
@@ -132,9 +114,9 @@ fn item_to_posting(
         .filter(|t| !t.trim().is_empty())
         .ok_or_else(|| ("missing_title", "title: missing or empty".to_string()))?;
     let bad = |e: String| ("bad_price", e);
-    let start = money_field(item, "initialPrice").map_err(bad)?;
-    let consult = money_field(item, "consultPrice").map_err(bad)?;
-    let current = money_field(item, "currentPrice").map_err(bad)?;
+    let start = crate::util::json_money(item, "initialPrice").map_err(bad)?;
+    let consult = crate::util::json_money(item, "consultPrice").map_err(bad)?;
+    let current = crate::util::json_money(item, "currentPrice").map_err(bad)?;
     let bad_count = |e: String| ("bad_count", e);
     let viewers = count_field(item, "viewerCount").map_err(bad_count)?;
     let applicants = count_field(item, "applyCount").map_err(bad_count)?;

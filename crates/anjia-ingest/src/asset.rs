@@ -95,29 +95,9 @@ pub(crate) fn parse(
 type ItemError = (&'static str, String);
 
 fn money(item: &Value, key: &str) -> Result<Option<Money>, ItemError> {
-    match item.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_f64()
-            .and_then(|f| Money::from_yuan_f64(f).ok())
-            .map(Some)
-            .ok_or_else(|| {
-                (
-                    "bad_price",
-                    format!("{key}: {n} is not a valid amount of yuan"),
-                )
-            }),
-        Some(Value::String(s)) => Money::parse_yuan(s)
-            .map(Some)
-            .map_err(|e| ("bad_price", format!("{key}: {e}"))),
-        Some(other) => Err((
-            "bad_price",
-            format!("{key}: {other} is not a number of yuan"),
-        )),
-    }
+    crate::util::json_money(item, key).map_err(|e| ("bad_price", e))
 }
 
-/// Seller kind from a JD publisher name.
 pub(crate) fn publisher_kind(p: &str) -> SellerKind {
     if p.contains("管理人") {
         SellerKind::BankruptcyAdministrator

@@ -61,6 +61,34 @@ pub(crate) fn short_hash(s: &str) -> String {
     d.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+/// Reads an amount of yuan from a JSON field: a number (float yuan, rounded to the fen) or a decimal
+/// string; absent or `null` is `None`.
+///
+/// # Errors
+/// A message naming the field for negatives, non-finite numbers and anything that is not yuan.
+pub(crate) fn json_money(
+    item: &serde_json::Value,
+    key: &str,
+) -> Result<Option<anjia_domain::Money>, String> {
+    use anjia_domain::Money;
+    use serde_json::Value;
+    match item.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => {
+            let f = n
+                .as_f64()
+                .ok_or_else(|| format!("{key}: {n} is not a number"))?;
+            Money::from_yuan_f64(f)
+                .map(Some)
+                .map_err(|e| format!("{key}: {e}"))
+        }
+        Some(Value::String(s)) => Money::parse_yuan(s)
+            .map(Some)
+            .map_err(|e| format!("{key}: {e}")),
+        Some(other) => Err(format!("{key}: {other} is not a number of yuan")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
