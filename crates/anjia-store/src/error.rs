@@ -52,6 +52,13 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// An audit entry could not be appended because its sequence number is taken (another writer
+    /// appended first): read the last entry, rechain and retry.
+    #[error("audit log: sequence number {seq} is already taken")]
+    AuditSeqTaken {
+        /// The sequence number that was taken.
+        seq: i64,
+    },
     /// A stored row holds a value anjia cannot read (e.g. an unknown round code).
     #[error("stored {table} row {id}: column {column} holds an invalid value")]
     CorruptRow {

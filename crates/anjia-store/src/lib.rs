@@ -14,16 +14,25 @@
 //! * `posting_provenance`: the raw source record of every stored version of a posting (history,
 //!   newest = current), with the import run, source URL, fetch time and importer.
 //! * `import_runs` and `import_rejections`: one row per import and per rejected record.
+//! * Privacy tables (subjects, policy versions, consent, audit, provisions, staff, search history,
+//!   analytics): see [`privacy`]. The key vault is a separate database: see [`KeyVault`].
 
 mod error;
 pub mod keys;
+pub mod privacy;
 mod rows;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod utc;
+pub mod vault;
 
 pub use error::StoreError;
+pub use privacy::{
+    AnalyticsEventRow, AuditRow, BulkExportRow, CheckpointRow, ConsentRow, PolicyVersionRow,
+    ProvisionRow, SchemaColumn, SearchHistoryRow, StaffRow, SubjectRow,
+};
 pub use rows::{ImportRun, Provenance};
+pub use vault::{KeyCursor, KeyVault, ShreddedKey, WrappedKeyRow};
 
 use anjia_domain::{ImportSummary, NewPosting, Posting, Rejection};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -141,7 +150,7 @@ impl Store {
     /// URL itself is never part of the message.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         let pool = match Backend::from_url(url)? {
-            Backend::Sqlite => Pool::Sqlite(connect_sqlite(url).await?),
+            Backend::Sqlite => Pool::Sqlite(connect_sqlite(url, false).await?),
             Backend::Postgres => Pool::Postgres(connect_postgres(url, 10, 10).await?),
         };
         Ok(Store {
@@ -297,18 +306,25 @@ impl Store {
     }
 }
 
-async fn connect_sqlite(url: &str) -> Result<SqlitePool, StoreError> {
+/// Opens a SQLite pool; `secure_delete` overwrites deleted content in the file (the key vault).
+pub(crate) async fn connect_sqlite(
+    url: &str,
+    secure_delete: bool,
+) -> Result<SqlitePool, StoreError> {
     let connect_err = |source| StoreError::Connect {
         backend: "SQLite",
         source,
     };
-    let options = SqliteConnectOptions::from_str(url)
+    let mut options = SqliteConnectOptions::from_str(url)
         .map_err(connect_err)?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
+    if secure_delete {
+        options = options.pragma("secure_delete", "ON");
+    }
     let in_memory = url.contains(":memory:") || url.contains("mode=memory");
     if !in_memory
         && let Some(dir) = options.get_filename().parent()

@@ -11,7 +11,7 @@
 //! unreachable, [`fresh_postgres`] prints a skip notice and returns `None` — except with `CI=true`,
 //! where it panics so that CI cannot pass without running them.
 
-use crate::{Pool, Store, connect_postgres};
+use crate::{KeyVault, Pool, Store, StoreError, connect_postgres};
 use rand::Rng;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use std::sync::Arc;
@@ -49,6 +49,21 @@ fn in_ci() -> bool {
 /// # Panics
 /// When PostgreSQL is unreachable and `CI=true`; when the database cannot be created or migrated.
 pub async fn fresh_postgres() -> Option<Store> {
+    let (url, guard) = create_test_database().await?;
+    let pool = connect_postgres(&url, 5, 30)
+        .await
+        .expect("connect to the test database");
+    let store = Store {
+        pool: Pool::Postgres(pool),
+        _test_guard: Some(Arc::new(guard)),
+    };
+    store.migrate().await.expect("migrate the PostgreSQL store");
+    Some(store)
+}
+
+/// Creates a fresh PostgreSQL database; its URL and the guard that drops it. `None` (with a
+/// notice) when PostgreSQL is unreachable.
+async fn create_test_database() -> Option<(String, DropDatabase)> {
     let base = maintenance_url();
     let mut admin =
         match tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&base)).await {
@@ -63,20 +78,86 @@ pub async fn fresh_postgres() -> Option<Store> {
         .await
         .expect("create a test database");
     let _ = admin.close().await;
-
     let url = with_database(&base, &name);
-    let pool = connect_postgres(&url, 5, 30)
-        .await
-        .expect("connect to the test database");
-    let store = Store {
-        pool: Pool::Postgres(pool),
-        _test_guard: Some(Arc::new(DropDatabase { base, name })),
-    };
-    store.migrate().await.expect("migrate the PostgreSQL store");
-    Some(store)
+    Some((url, DropDatabase { base, name }))
 }
 
-fn unreachable_pg(why: &str) -> Option<Store> {
+/// A migrated SQLite key vault (`keys.db`, opened like production vaults, `secure_delete` on) in
+/// a fresh temporary directory (kept until the `TempDir` is dropped).
+///
+/// # Panics
+/// When the vault cannot be created or migrated.
+pub async fn fresh_sqlite_vault() -> (KeyVault, TempDir) {
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("keys.db").display());
+    let vault = KeyVault::connect(&url)
+        .await
+        .expect("open the SQLite vault");
+    vault.migrate().await.expect("migrate the SQLite vault");
+    (vault, dir)
+}
+
+/// A migrated PostgreSQL key vault on a database of its own, or `None` (with a notice on stderr)
+/// when PostgreSQL is unreachable. The database is dropped when the last clone is dropped.
+///
+/// # Panics
+/// When PostgreSQL is unreachable and `CI=true`; when the database cannot be created or migrated.
+pub async fn fresh_postgres_vault() -> Option<KeyVault> {
+    let (url, guard) = create_test_database().await?;
+    let pool = connect_postgres(&url, 5, 30)
+        .await
+        .expect("connect to the test vault database");
+    let vault = KeyVault {
+        pool: Pool::Postgres(pool),
+        _test_guard: Some(Arc::new(guard)),
+    };
+    vault.migrate().await.expect("migrate the PostgreSQL vault");
+    Some(vault)
+}
+
+/// Runs one raw SQL statement on the store (tests only: simulating an attacker with database
+/// access, or checking that the database refuses something); returns the rows affected.
+///
+/// # Errors
+/// [`StoreError::Database`] (or [`StoreError::Constraint`]) when the database refuses.
+pub async fn execute_raw(store: &Store, sql: &str) -> Result<u64, StoreError> {
+    let sql = AssertSqlSafe(sql.to_string());
+    let done = match &store.pool {
+        Pool::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|d| d.rows_affected()),
+        Pool::Postgres(p) => sqlx::query(sql).execute(p).await.map(|d| d.rows_affected()),
+    };
+    done.map_err(|e| StoreError::db("test: raw statement", e))
+}
+
+/// Drops the triggers that make `audit_log` and `audit_checkpoints` append-only, on either
+/// backend, so that a test can play an attacker who edits, deletes or reorders audit entries (the
+/// hash chain must still reveal it).
+///
+/// # Panics
+/// When a trigger cannot be dropped.
+pub async fn drop_audit_triggers(store: &Store) {
+    let statements: &[&str] = match &store.pool {
+        Pool::Sqlite(_) => &[
+            "DROP TRIGGER audit_log_no_update",
+            "DROP TRIGGER audit_log_no_delete",
+            "DROP TRIGGER audit_checkpoints_no_update",
+            "DROP TRIGGER audit_checkpoints_no_delete",
+        ],
+        Pool::Postgres(_) => &[
+            "DROP TRIGGER audit_log_append_only ON audit_log",
+            "DROP TRIGGER audit_log_no_truncate ON audit_log",
+            "DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints",
+            "DROP TRIGGER audit_checkpoints_no_truncate ON audit_checkpoints",
+        ],
+    };
+    for sql in statements {
+        execute_raw(store, sql)
+            .await
+            .expect("drop an audit trigger");
+    }
+}
+
+fn unreachable_pg<T>(why: &str) -> Option<T> {
     if in_ci() {
         panic!("PostgreSQL is unreachable ({why}) and CI=true: PostgreSQL tests must run in CI");
     }
@@ -152,6 +233,30 @@ macro_rules! test_on_both_backends {
                 async fn postgres() {
                     if let Some(store) = $crate::testing::fresh_postgres().await {
                         super::$name(store).await;
+                    }
+                }
+            }
+        )+
+    };
+}
+
+/// Like [`test_on_both_backends!`] for the key vault: each named `async fn(KeyVault)` runs on a
+/// fresh SQLite vault and on a fresh PostgreSQL vault.
+#[macro_export]
+macro_rules! test_vault_on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test]
+                async fn sqlite() {
+                    let (vault, _dir) = $crate::testing::fresh_sqlite_vault().await;
+                    super::$name(vault).await;
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    if let Some(vault) = $crate::testing::fresh_postgres_vault().await {
+                        super::$name(vault).await;
                     }
                 }
             }
