@@ -450,7 +450,8 @@ impl Checkpointer {
 
     /// The checkpoint due after `entry` was appended (when `entry.seq` is a multiple of `every`).
     pub fn after_append(&self, entry: &AuditEntry) -> Option<Checkpoint> {
-        (self.every != 0 && entry.seq % self.every == 0).then(|| Checkpoint::sign(entry, &self.key))
+        (self.every != 0 && entry.seq.is_multiple_of(self.every))
+            .then(|| Checkpoint::sign(entry, &self.key))
     }
 
     /// A checkpoint of `entry` now (at shutdown, after an export or unmask, before a backup).

@@ -234,11 +234,11 @@ fn seal_raw(
     Ok(out)
 }
 
+/// `(version, nonce, ciphertext, tag)` of a wrapped key or sealed field.
+type Parsed<'a> = (u32, [u8; NONCE_LEN], &'a [u8], [u8; TAG_LEN]);
+
 /// Splits `magic | version | nonce | ct ‖ tag`; checks length and magic only.
-fn parse_raw<'a>(
-    magic: &[u8; 4],
-    bytes: &'a [u8],
-) -> Result<(u32, [u8; NONCE_LEN], &'a [u8], [u8; TAG_LEN]), CryptoError> {
+fn parse_raw<'a>(magic: &[u8; 4], bytes: &'a [u8]) -> Result<Parsed<'a>, CryptoError> {
     if bytes.len() < HEADER_LEN + TAG_LEN || &bytes[..4] != magic {
         return Err(CryptoError::BadFormat);
     }
@@ -397,7 +397,7 @@ pub struct FieldContext<'a> {
     pub table: &'a str,
     /// Column name, `[A-Za-z0-9_]+`.
     pub column: &'a str,
-    /// The subject id (32 hex for [`SubjectId`](crate) per the design; any non-empty string).
+    /// The subject id (32 lowercase hex per the design's `SubjectId`; any non-empty string is accepted).
     pub subject: &'a str,
 }
 
