@@ -909,6 +909,29 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Any edit of any field of any entry is found at exactly that entry.
+        #[test]
+        fn any_edit_is_found(i in 0usize..25, what in 0u8..6, x in 1u64..1000) {
+            let (mut entries, cps) = log();
+            let e = &mut entries[i];
+            match what {
+                0 => e.event.kind = AuditKind::Deletion,
+                1 => e.event.actor = Actor::System,
+                2 => e.event.subject = None,
+                3 => e.event.details = serde_json::json!({"ticket": x + 10_000}),
+                4 => e.at += time::Duration::microseconds(x as i64),
+                _ => e.prev_hash[(x % 32) as usize] ^= 1,
+            }
+            proptest::prop_assert_eq!(
+                check(&entries, &cps),
+                Err(Tamper { seq: i as u64 + 1, kind: TamperKind::Edited })
+            );
+        }
+    }
+
     #[test]
     fn encoding_is_unambiguous() {
         let mut a = AuditEvent::new(AuditKind::Export, Actor::Staff("ab".into())).purpose("c");
