@@ -6,12 +6,16 @@
 //! * [`text`]: normalisation of full-width/half-width forms.
 //! * [`mask`]: masking of natural persons' names (PRIVACY.md PRV-14, PRV-37).
 //! * [`china_time`]: Asia/Shanghai (fixed UTC+08:00) display helpers.
+//! * [`geo`]: WGS-84 ↔ GCJ-02 ↔ BD-09 conversions and haversine distance (degrees, km).
+//! * [`nearby`]: the nearest county-level division to a point, from bundled district centres.
 
 pub mod china_time;
+pub mod geo;
 pub mod import;
 pub mod listing;
 pub mod mask;
 pub mod money;
+pub mod nearby;
 pub mod region;
 pub mod text;
 
