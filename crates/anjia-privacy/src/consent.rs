@@ -16,7 +16,7 @@
 //!   `tests/ui/general_is_not_separate.rs`).
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -104,6 +104,13 @@ impl TryFrom<String> for SubjectRef {
 impl From<SubjectRef> for String {
     fn from(s: SubjectRef) -> String {
         s.0
+    }
+}
+
+impl From<&crate::crypto::Pseudonym> for SubjectRef {
+    /// A keyed pseudonym (`DataKey::pseudonym`) is exactly a subject reference.
+    fn from(p: &crate::crypto::Pseudonym) -> SubjectRef {
+        SubjectRef(p.as_str().to_string())
     }
 }
 
@@ -784,7 +791,7 @@ pub struct ConsentState {
     decided: u32,
     grants: [Option<Grant>; FIXED_PURPOSES],
     third_party: BTreeMap<String, Grant>,
-    third_party_decided: BTreeMap<String, ()>,
+    third_party_decided: BTreeSet<String>,
 }
 
 impl ConsentState {
@@ -832,7 +839,7 @@ impl ConsentState {
                 }
             }
             Purpose::ThirdPartyProvision(r) => {
-                self.third_party_decided.insert(r.clone(), ());
+                self.third_party_decided.insert(r.clone());
                 if grant {
                     self.third_party.insert(
                         r.clone(),
@@ -886,12 +893,20 @@ impl ConsentState {
             if let Some(g) = &self.grants[i]
                 && !keep(&p, g)
             {
+                // An invalid grant is no decision either: the purpose is still to be asked.
                 self.granted &= !(1 << i);
+                self.decided &= !(1 << i);
                 self.grants[i] = None;
             }
         }
-        self.third_party
-            .retain(|r, g| keep(&Purpose::ThirdPartyProvision(r.clone()), g));
+        let third_party_decided = &mut self.third_party_decided;
+        self.third_party.retain(|r, g| {
+            let k = keep(&Purpose::ThirdPartyProvision(r.clone()), g);
+            if !k {
+                third_party_decided.remove(r);
+            }
+            k
+        });
     }
 
     /// The subject the state is about (`None` for an empty history).
@@ -961,7 +976,7 @@ impl ConsentState {
 
     fn decided(&self, p: &Purpose) -> bool {
         match p {
-            Purpose::ThirdPartyProvision(r) => self.third_party_decided.contains_key(r),
+            Purpose::ThirdPartyProvision(r) => self.third_party_decided.contains(r),
             other => other.bit().is_some_and(|i| self.decided & (1 << i) != 0),
         }
     }
@@ -1204,6 +1219,130 @@ mod tests {
             r#"{"subject":"nothex","policy_version":"x","policy_sha256":"","purpose":"camera","action":"grant","surface":"web","at":"2027-01-02T03:04:05Z"}"#
         )
         .is_err());
+    }
+
+    /// Two versions: "old" = the bundled text without `usage_analytics`, effective 2026-06-01;
+    /// "new" = the bundled 2026-12-01.
+    fn two_versions() -> PolicyDocument {
+        let text = include_str!("../../../data/privacy/policy/v1.toml");
+        let old = text
+            .replace("  \"usage_analytics\",\n", "")
+            .replace("version = \"2026-12-01\"", "version = \"2026-06-01\"")
+            .replace("published_at = \"2026-11-20", "published_at = \"2026-05-20")
+            .replace("effective_at = \"2026-12-01", "effective_at = \"2026-06-01");
+        let old = PolicyVersion::from_toml("old", &old).unwrap();
+        let new = PolicyVersion::from_toml("new", text).unwrap();
+        PolicyDocument::from_versions(vec![old, new]).unwrap()
+    }
+
+    #[test]
+    fn new_purpose_is_blocked_until_consented() {
+        let d = two_versions();
+        let old = d.version("2026-06-01").unwrap();
+        let new = d.version("2026-12-01").unwrap();
+        assert!(!old.declares(&Purpose::UsageAnalytics));
+        let t0 = datetime!(2026-07-01 0:00 UTC);
+        let mut events = GeneralAcceptance::new(old, &[Purpose::Camera], Surface::Web, t0)
+            .unwrap()
+            .events(&subj());
+        // A (buggy) grant of a purpose the old version does not declare is not honoured.
+        events.push(ConsentEvent::raw(
+            subj(),
+            "2026-06-01",
+            Purpose::UsageAnalytics,
+            ConsentAction::Grant,
+            t0,
+        ));
+        let s = ConsentState::fold_with(&events, &d);
+        assert!(s.is_granted(&Purpose::Camera));
+        assert!(
+            !s.is_granted(&Purpose::UsageAnalytics),
+            "undeclared purpose stays blocked"
+        );
+
+        // Before the new version takes effect nothing is asked; afterwards: the new text and the new purpose.
+        assert!(
+            s.needs_consent(&d, datetime!(2026-11-25 0:00 UTC))
+                .is_empty()
+        );
+        let after = datetime!(2026-12-02 0:00 UTC);
+        assert_eq!(
+            s.needs_consent(&d, after),
+            vec![Purpose::Core, Purpose::UsageAnalytics]
+        );
+        assert!(ConsentState::default().needs_consent(&d, after) == vec![Purpose::Core]);
+
+        // Accepting the new version without ticking analytics: not asked again (no re-prompt loop),
+        // not granted; the camera grant made under the old version survives (declared by both).
+        let t1 = datetime!(2026-12-03 0:00 UTC);
+        events.extend(
+            GeneralAcceptance::new(new, &[], Surface::Web, t1)
+                .unwrap()
+                .events(&subj()),
+        );
+        let s = ConsentState::fold_with(&events, &d);
+        assert_eq!(s.accepted_version(), Some("2026-12-01"));
+        assert!(s.needs_consent(&d, t1).is_empty());
+        assert!(s.is_granted(&Purpose::Camera));
+        assert!(!s.is_granted(&Purpose::UsageAnalytics));
+        // Granting it under the new version works.
+        events.push(
+            ConsentEvent::grant(subj(), Purpose::UsageAnalytics, new, Surface::Web, t1).unwrap(),
+        );
+        assert!(ConsentState::fold_with(&events, &d).is_granted(&Purpose::UsageAnalytics));
+        assert!(matches!(
+            ConsentEvent::grant(subj(), Purpose::UsageAnalytics, old, Surface::Web, t1),
+            Err(ConsentError::NotDeclared { .. })
+        ));
+
+        // Still on the old version, declining the new purpose explicitly stops the question.
+        let mut declined = GeneralAcceptance::new(old, &[], Surface::Web, t0)
+            .unwrap()
+            .events(&subj());
+        declined.push(ConsentEvent::withdraw(
+            subj(),
+            Purpose::UsageAnalytics,
+            new,
+            Surface::Web,
+            t1,
+        ));
+        let s = ConsentState::fold_with(&declined, &d);
+        assert_eq!(s.needs_consent(&d, t1), vec![Purpose::Core]);
+    }
+
+    #[test]
+    fn reconcile_rejects_unknown_version_or_text() {
+        let d = doc();
+        let t = datetime!(2027-01-01 0:00 UTC);
+        // Accepted a version the document does not know, or with another text hash: nothing counts.
+        let s = ConsentState::fold_with(
+            &[ConsentEvent::raw(
+                subj(),
+                "2026-12-01",
+                Purpose::Core,
+                ConsentAction::Grant,
+                t,
+            )],
+            &d,
+        );
+        assert_eq!(s.accepted_version(), None, "empty text hash does not match");
+        let s = ConsentState::fold_with(
+            &[ConsentEvent::raw(
+                subj(),
+                "1999-01-01",
+                Purpose::Core,
+                ConsentAction::Grant,
+                t,
+            )],
+            &d,
+        );
+        assert!(!s.is_granted(&Purpose::Core));
+    }
+
+    #[test]
+    fn pseudonym_is_a_subject_ref() {
+        let p = crate::crypto::Pseudonym::parse("0123456789abcdef0123456789abcdef").unwrap();
+        assert_eq!(SubjectRef::from(&p), subj());
     }
 
     fn arb_purpose() -> impl Strategy<Value = Purpose> {
