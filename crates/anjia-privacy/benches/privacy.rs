@@ -199,3 +199,70 @@ mod audit {
 
 // ==================================================================================== consent ===
 // (benchmarks of consent folding go here)
+
+// ==================================================================================== consent ===
+// Owned by the consent/permissions module; target < 5 µs per check on the request path.
+
+mod consent {
+    use anjia_privacy::consent::{
+        ConsentState, ExplicitAct, GeneralAcceptance, Purpose, SensitivePurpose, SeparateConsent,
+        SubjectRef, Surface,
+    };
+    use anjia_privacy::permissions::{Feature, gate};
+    use anjia_privacy::policy::PolicyDocument;
+    use divan::Bencher;
+    use std::sync::LazyLock;
+
+    /// A subject who accepted the bundled policy, ticked three purposes and gave separate consent
+    /// to the courier.
+    static STATE: LazyLock<ConsentState> = LazyLock::new(|| {
+        let doc = PolicyDocument::bundled().expect("bundled policy");
+        let v = doc.latest();
+        let at = v.effective_at() + time::Duration::days(1);
+        let subject = SubjectRef::parse("0123456789abcdef0123456789abcdef").expect("subject");
+        let ticked = [Purpose::Camera, Purpose::Notifications, Purpose::Location];
+        let mut events = GeneralAcceptance::new(v, &ticked, Surface::App, at)
+            .expect("acceptance")
+            .events(&subject);
+        let courier = SensitivePurpose::ThirdPartyProvision("courier".into());
+        let act =
+            ExplicitAct::from_confirmation(&courier, &courier.confirmation_key(), Surface::App, at)
+                .expect("act");
+        events.push(
+            SeparateConsent::given(courier, act)
+                .expect("consent")
+                .event(&subject, v)
+                .expect("event"),
+        );
+        ConsentState::fold_with(&events, &doc)
+    });
+
+    /// One `is_granted` check of a fixed purpose (the request-path check).
+    #[divan::bench]
+    fn consent_check(bencher: Bencher) {
+        let state = &*STATE;
+        let purpose = Purpose::Location;
+        bencher.bench(|| divan::black_box(state).is_granted(divan::black_box(&purpose)));
+    }
+
+    /// One `is_granted` check of a third-party provision purpose.
+    #[divan::bench]
+    fn consent_check_third_party(bencher: Bencher) {
+        let state = &*STATE;
+        let purpose = Purpose::ThirdPartyProvision("courier".into());
+        bencher.bench(|| divan::black_box(state).is_granted(divan::black_box(&purpose)));
+    }
+
+    /// One permission gate of a location feature.
+    #[divan::bench]
+    fn permission_gate(bencher: Bencher) {
+        let state = &*STATE;
+        bencher.bench(|| {
+            gate(
+                divan::black_box(Feature::NearbyLots),
+                divan::black_box(state),
+            )
+            .is_ok()
+        });
+    }
+}
