@@ -142,6 +142,40 @@ pub(crate) async fn append_consent(pool: &Pool<Db>, c: &ConsentRow) -> Result<i6
     .map_err(|e| StoreError::db("append consent", e))
 }
 
+/// Appends several consent records in one transaction: all of them or none.
+pub(crate) async fn append_consents(
+    pool: &Pool<Db>,
+    rows: &[ConsentRow],
+) -> Result<Vec<i64>, StoreError> {
+    let mut tx = pool
+        .begin()
+        .await
+        .map_err(|e| StoreError::db("append consents: begin", e))?;
+    let mut ids = Vec::with_capacity(rows.len());
+    for c in rows {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO consent_records (subject_pseudonym, policy_version, policy_sha256, \
+             purpose, action, surface, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             RETURNING id",
+        )
+        .bind(&c.subject_pseudonym)
+        .bind(&c.policy_version)
+        .bind(&c.policy_sha256)
+        .bind(&c.purpose)
+        .bind(&c.action)
+        .bind(&c.surface)
+        .bind(t(c.recorded_at))
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| StoreError::db("append consents", e))?;
+        ids.push(id);
+    }
+    tx.commit()
+        .await
+        .map_err(|e| StoreError::db("append consents: commit", e))?;
+    Ok(ids)
+}
+
 type ConsentTuple = (i64, String, String, String, String, String, String, Utc);
 
 pub(crate) async fn consents_by_pseudonym(
@@ -642,7 +676,8 @@ pub(crate) async fn analytics_events(
     after_id: i64,
     limit: i64,
 ) -> Result<Vec<AnalyticsEventRow>, StoreError> {
-    let rows: Vec<(i64, Utc, String, Json<BTreeMap<String, String>>)> =
+    type Row = (i64, Utc, String, Json<BTreeMap<String, String>>);
+    let rows: Vec<Row> =
         sqlx::query_as(concat!(
             "SELECT id, hour_bucket, kind, attributes FROM ",
             analytics_table!(),
