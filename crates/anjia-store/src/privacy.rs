@@ -298,6 +298,15 @@ impl Store {
         dispatch!(self, append_consent(c))
     }
 
+    /// Appends several consent records (e.g. a policy acceptance with its ticked purposes) in one
+    /// transaction — all or none — and returns their ids in order.
+    ///
+    /// # Errors
+    /// As [`Store::append_consent`]; nothing is stored when any record fails.
+    pub async fn append_consents(&self, rows: &[ConsentRow]) -> Result<Vec<i64>, StoreError> {
+        dispatch!(self, append_consents(rows))
+    }
+
     /// The consent history of one pseudonym, oldest first (by id, i.e. append order).
     ///
     /// # Errors
