@@ -74,6 +74,7 @@ pub(crate) async fn run_search(
         ("sort" = Option<String>, Query, description = "relevance (default), start_asc, start_desc, price_asc, price_desc, discount_asc, discount_desc"),
         ("page" = Option<u32>, Query, description = "Page, ≥ 1"),
         ("per_page" = Option<u32>, Query, description = "Page size, 1–100, default 20"),
+        ("X-Anjia-Subject" = Option<String>, Header, description = "The caller's subject id; the query is kept in the caller's search history only while `search_history` is granted"),
     ),
     responses(
         (status = 200, description = "Matching lots", body = SearchResponse),
@@ -82,10 +83,13 @@ pub(crate) async fn run_search(
 )]
 pub async fn search_listings(
     State(state): State<AppState>,
+    subject: crate::subject::Subject,
     RawQuery(q): RawQuery,
 ) -> Result<Json<SearchResponse>, AppError> {
     let req = parse_search(q.as_deref().unwrap_or(""))?;
+    let query = req.q.clone();
     let r = run_search(&state, req).await?;
+    crate::privacy_api::record_search(&state, &subject, query.as_deref()).await;
     Ok(Json(SearchResponse {
         total: r.total,
         page: r.page,
@@ -177,9 +181,10 @@ pub async fn not_found() -> AppError {
     AppError::NotFound("no such API endpoint; see /api/v1/openapi.json".into())
 }
 
-/// 405 for a method other than GET/HEAD, as a problem document (axum keeps the `Allow` header).
+/// 405 for a method the endpoint does not support, as a problem document (axum keeps the `Allow`
+/// header, which lists the supported ones).
 pub async fn method_not_allowed() -> AppError {
-    AppError::MethodNotAllowed("only GET and HEAD are supported".into())
+    AppError::MethodNotAllowed("method not supported on this endpoint; see the Allow header".into())
 }
 
 /// The OpenAPI 3.1 document of the API.
@@ -188,10 +193,21 @@ pub async fn method_not_allowed() -> AppError {
     info(
         title = "anjia API",
         version = "1",
-        description = "Judicial-auction and asset-auction lots: search, facets, lot detail. Money is integer fen; times are RFC 3339 UTC with Asia/Shanghai display fields."
+        description = "Judicial-auction and asset-auction lots: search, facets, lot detail; the caller's consents and search history; the privacy policy. Money is integer fen; times are RFC 3339 UTC with Asia/Shanghai display fields."
     ),
-    paths(search_listings, facets, listing_detail, health),
-    components(schemas(SearchResponse, Health, Problem, LotDetail, ListingSummary))
+    paths(
+        search_listings, facets, listing_detail, health,
+        crate::privacy_api::get_consents, crate::privacy_api::post_consents,
+        crate::privacy_api::search_history, crate::privacy_api::policy,
+    ),
+    components(schemas(
+        SearchResponse, Health, Problem, LotDetail, ListingSummary,
+        crate::privacy_api::ConsentsResponse, crate::privacy_api::ConsentsRequest,
+        crate::privacy_api::ConsentRecordView, crate::privacy_api::PurposeView,
+        crate::privacy_api::SearchHistoryResponse, crate::privacy_api::SearchHistoryItem,
+        crate::privacy_api::PolicyResponse, crate::privacy_api::ClauseView,
+        crate::privacy_api::PolicyVersionSummary,
+    ))
 )]
 pub struct ApiDoc;
 

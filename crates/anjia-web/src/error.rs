@@ -31,6 +31,24 @@ pub enum AppError {
     /// A template failed to render (500).
     #[error("render error")]
     Render(#[from] askama::Error),
+    /// The request body is malformed or has unknown fields (400, type `invalid-body`).
+    #[error("{0}")]
+    BadBody(String),
+    /// A feature needs an optional permission the subject has not granted (403, type
+    /// `permission-required`; the problem names the permission, purpose and an alternative).
+    #[error("{0}")]
+    PermissionRequired(#[from] anjia_privacy::permissions::PermissionRequired),
+    /// The action needs the privacy policy accepted or a consent given first (403, type
+    /// `consent-required`).
+    #[error("{0}")]
+    ConsentRequired(String),
+    /// A state-changing request came from another site (403, type `cross-site-request`).
+    #[error("{0}")]
+    CrossSite(String),
+    /// A privacy mechanism refused or failed: consent errors are 400 (`invalid-consent`), a stale
+    /// policy version 409 (`policy-version-mismatch`), anything else 500.
+    #[error("{0}")]
+    Privacy(#[from] crate::privacy::PrivacyError),
 }
 
 /// An RFC 9457 problem document.
@@ -48,6 +66,15 @@ pub struct Problem {
     /// For `invalid-parameter`: the parameter at fault.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parameter: Option<String>,
+    /// For `permission-required`: the permission to ask for (`location`, `camera`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
+    /// For `permission-required` and `consent-required`: the consent purpose id needed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    /// For `permission-required`: a way to reach the goal without the permission (zh-CN).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alternative: Option<String>,
 }
 
 impl AppError {
@@ -64,6 +91,36 @@ impl AppError {
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",
                 "Method not allowed",
+            ),
+            AppError::BadBody(_) => (
+                StatusCode::BAD_REQUEST,
+                "invalid-body",
+                "Invalid request body",
+            ),
+            AppError::PermissionRequired(_) => (
+                StatusCode::FORBIDDEN,
+                "permission-required",
+                "Permission required",
+            ),
+            AppError::ConsentRequired(_) => (
+                StatusCode::FORBIDDEN,
+                "consent-required",
+                "Consent required",
+            ),
+            AppError::CrossSite(_) => (
+                StatusCode::FORBIDDEN,
+                "cross-site-request",
+                "Cross-site request refused",
+            ),
+            AppError::Privacy(crate::privacy::PrivacyError::Consent(_)) => (
+                StatusCode::BAD_REQUEST,
+                "invalid-consent",
+                "Consent change not allowed",
+            ),
+            AppError::Privacy(crate::privacy::PrivacyError::NotCurrentVersion { .. }) => (
+                StatusCode::CONFLICT,
+                "policy-version-mismatch",
+                "Not the current policy version",
             ),
             _ => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -89,6 +146,19 @@ impl AppError {
             detail,
             parameter: match self {
                 AppError::BadParam(b) => Some(b.param.clone()),
+                _ => None,
+            },
+            permission: match self {
+                AppError::PermissionRequired(p) => Some(p.permission.as_str().to_string()),
+                _ => None,
+            },
+            purpose: match self {
+                AppError::PermissionRequired(p) => Some(p.purpose.id().into_owned()),
+                AppError::ConsentRequired(_) => Some("core".to_string()),
+                _ => None,
+            },
+            alternative: match self {
+                AppError::PermissionRequired(p) => p.alternative.map(str::to_string),
                 _ => None,
             },
         }

@@ -7,6 +7,10 @@ pub mod api;
 pub mod error;
 pub mod pages;
 pub mod params;
+pub mod privacy;
+pub mod privacy_api;
+pub mod privacy_pages;
+pub mod subject;
 pub mod views;
 
 use anjia_search::SearchIndex;
@@ -14,6 +18,7 @@ use anjia_store::Store;
 use axum::Router;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
+pub use privacy::Privacy;
 use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -33,17 +38,25 @@ pub struct AppState {
     pub index: SearchIndex,
     /// Current time.
     pub clock: Clock,
+    /// The privacy mechanisms (consent, keys, audit, search history).
+    pub privacy: Privacy,
 }
 
 impl AppState {
     /// State with the system clock.
-    pub fn new(store: Store, index: SearchIndex) -> AppState {
+    pub fn new(store: Store, index: SearchIndex, privacy: Privacy) -> AppState {
         AppState {
             store,
             index,
             clock: Arc::new(OffsetDateTime::now_utc),
+            privacy,
         }
     }
+}
+
+/// The system clock as a [`Clock`].
+pub fn system_clock() -> Clock {
+    Arc::new(OffsetDateTime::now_utc)
 }
 
 /// The application's router: pages at `/`, API at `/api/v1`.
@@ -56,12 +69,28 @@ pub fn router(state: AppState) -> Router {
         .route("/listings/{id}", get(api::listing_detail))
         .route("/facets", get(api::facets))
         .route("/health", get(api::health))
+        .route(
+            "/consents",
+            get(privacy_api::get_consents).post(privacy_api::post_consents),
+        )
+        .route("/search-history", get(privacy_api::search_history))
+        .route("/privacy/policy", get(privacy_api::policy))
         .route("/openapi.json", get(api::openapi))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed);
     Router::new()
         .route("/", get(pages::search_page))
         .route("/lots/{id}", get(pages::lot_page))
+        .route("/privacy", get(privacy_pages::policy_page))
+        .route(
+            "/privacy/versions/{version}",
+            get(privacy_pages::policy_version_page),
+        )
+        .route(
+            "/privacy/consent",
+            get(privacy_pages::consent_page).post(privacy_pages::consent_post),
+        )
+        .route("/staff/roles", get(privacy_pages::staff_roles_page))
         .route("/static/site.css", get(pages::stylesheet))
         .nest("/api/v1", api)
         .fallback(pages::not_found_page)

@@ -174,6 +174,7 @@ fn region_name(code: &str) -> String {
 /// `GET /`: the search page. A bad parameter shows the form with the error, status 400.
 pub async fn search_page(
     State(state): State<AppState>,
+    subject: crate::subject::Subject,
     RawQuery(q): RawQuery,
 ) -> Result<Response, PageError> {
     let (req, error) = match parse_search(q.as_deref().unwrap_or("")) {
@@ -188,7 +189,9 @@ pub async fn search_page(
         ),
     };
     let results = if error.is_none() {
-        Some(run_search(&state, req.clone()).await?)
+        let r = run_search(&state, req.clone()).await?;
+        crate::privacy_api::record_search(&state, &subject, req.q.as_deref()).await;
+        Some(r)
     } else {
         None
     };
@@ -394,6 +397,8 @@ pub fn render_error(p: Problem) -> Response {
             StatusCode::NOT_FOUND => "页面不存在".to_string(),
             StatusCode::BAD_REQUEST => "请求参数有误".to_string(),
             StatusCode::METHOD_NOT_ALLOWED => "不支持的请求方式".to_string(),
+            StatusCode::FORBIDDEN => "请求被拒绝".to_string(),
+            StatusCode::CONFLICT => "隐私政策版本已更新".to_string(),
             _ => "服务器出错了".to_string(),
         },
         detail: p.detail,

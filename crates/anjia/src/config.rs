@@ -8,9 +8,13 @@
 //! | `listen` | `ANJIA_LISTEN` | `127.0.0.1:8080` | address the server binds |
 //! | `import_bundled` | `ANJIA_IMPORT_BUNDLED` | `true` | import `data_dir` when the database is empty |
 //! | `log` | `ANJIA_LOG` | `info` | tracing filter |
+//! | `keys_file` | `ANJIA_KEYS_FILE` | `var/keys.toml` | key file (KEKs, blind-index key, audit signing seed), mode 0600, created by the first `serve`/`migrate`; unused when `ANJIA_KEK_CURRENT` is set (keys from the environment, see `anjia_privacy::crypto`) |
+//! | `vault_url` | `ANJIA_VAULT_URL` | `keys.db` beside a SQLite database | the key vault: a database of its own (required for PostgreSQL) |
+//! | `storage_region` | `ANJIA_STORAGE_REGION` | `CN-BJ` | where the databases, vault and backups are stored: an ISO 3166-2:CN mainland code or a mainland cloud region; anything else refuses to start (PRV-36) |
 //!
-//! Secrets come only from the environment: a `database_url` with a password in the TOML file is
-//! refused.
+//! Secrets come only from the environment: a `database_url` or `vault_url` with a password in the
+//! TOML file is refused. The key variables `ANJIA_KEK_*`, `ANJIA_BLIND_INDEX_KEY` and
+//! `ANJIA_AUDIT_SIGNING_SEED` are read by the key ring, not as configuration.
 
 use anyhow::{Context, bail};
 use figment::Figment;
@@ -34,6 +38,13 @@ pub struct Config {
     pub import_bundled: bool,
     /// tracing-subscriber filter, e.g. `info` or `anjia=debug`.
     pub log: String,
+    /// The key file (created with mode 0600 by the first `serve` or `migrate` when missing).
+    pub keys_file: PathBuf,
+    /// The key vault's URL; `None`: `keys.db` beside a SQLite main database.
+    #[serde(default)]
+    pub vault_url: Option<String>,
+    /// Region of every storage location (checked to be in mainland China at startup).
+    pub storage_region: String,
 }
 
 impl Default for Config {
@@ -45,6 +56,9 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             import_bundled: true,
             log: "info".into(),
+            keys_file: "var/keys.toml".into(),
+            vault_url: None,
+            storage_region: "CN-BJ".into(),
         }
     }
 }
@@ -83,10 +97,42 @@ impl Config {
                     p.display()
                 );
             }
+            if from_file.vault_url.as_deref().is_some_and(has_password) {
+                bail!(
+                    "{}: vault_url contains a password; put secrets only in the environment (ANJIA_VAULT_URL)",
+                    p.display()
+                );
+            }
             fig = fig.merge(Toml::file(p));
         }
-        fig = fig.merge(Env::prefixed("ANJIA_"));
+        fig = fig.merge(Env::prefixed("ANJIA_").filter(|k| is_config_var(k.as_str())));
         fig.extract().context("invalid configuration")
+    }
+}
+
+/// Whether `ANJIA_<key>` is configuration (not a key-ring variable nor a test variable).
+fn is_config_var(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    !(k.starts_with("kek_")
+        || k == "blind_index_key"
+        || k == "audit_signing_seed"
+        || k.starts_with("test_"))
+}
+
+impl Config {
+    /// The key vault URL: `vault_url`, or `keys.db` beside a SQLite main database.
+    ///
+    /// # Errors
+    /// A PostgreSQL main database without `vault_url` (the vault must be a separate database).
+    pub fn vault_url(&self) -> anyhow::Result<String> {
+        match &self.vault_url {
+            Some(u) => Ok(u.clone()),
+            None => anjia_store::KeyVault::default_url_for(&self.database_url).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "vault_url is not set: with PostgreSQL the key vault must be a separate database (set ANJIA_VAULT_URL)"
+                )
+            }),
+        }
     }
 }
 
@@ -95,12 +141,35 @@ mod toml_check {
     #[derive(serde::Deserialize)]
     pub struct Partial {
         pub database_url: Option<String>,
+        pub vault_url: Option<String>,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_variables_are_not_configuration() {
+        assert!(!is_config_var("KEK_1"));
+        assert!(!is_config_var("KEK_CURRENT"));
+        assert!(!is_config_var("BLIND_INDEX_KEY"));
+        assert!(!is_config_var("AUDIT_SIGNING_SEED"));
+        assert!(!is_config_var("TEST_PG_URL"));
+        assert!(is_config_var("VAULT_URL"));
+        let c = Config::default();
+        assert_eq!(c.vault_url().unwrap(), "sqlite://var/keys.db");
+        let pg = Config {
+            database_url: "postgres://u@h/db".into(),
+            ..Config::default()
+        };
+        assert!(
+            pg.vault_url()
+                .unwrap_err()
+                .to_string()
+                .contains("ANJIA_VAULT_URL")
+        );
+    }
 
     #[test]
     fn detects_passwords() {

@@ -2,6 +2,7 @@
 //! files, importing the bundled data, rebuilding the index, exporting.
 
 pub mod config;
+pub mod privacy;
 
 use anjia_domain::{ImportSummary, Posting};
 use anjia_ingest::{ImportKind, parse_file};

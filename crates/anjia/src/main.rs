@@ -39,6 +39,21 @@ enum Command {
         #[arg(long)]
         output: PathBuf,
     },
+    /// The tamper-evident audit log: verify it, or sign a checkpoint now.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Key-encryption keys: rotate (re-wrapping every data key) and retire old versions.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Staff members and their privileged, audited actions.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
     /// Write N synthetic lots drawn from the bundled titles' distributions as canonical JSON Lines
     /// (for load tests and benchmarks; see anjia_search::synth). Import them with `import jsonl`.
     Synth {
@@ -51,6 +66,58 @@ enum Command {
         /// Output file.
         #[arg(long)]
         output: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the whole audit log (hash chain and signed checkpoints); exit code 1 on tampering.
+    Verify,
+    /// Sign and store a checkpoint of the newest entry (e.g. before a backup).
+    Checkpoint,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new key-encryption key, make it current and re-wrap every data key (no downtime).
+    Rotate,
+    /// Remove an old key-encryption key version from the key file once nothing uses it.
+    RetireKek {
+        /// The KEK version to remove.
+        version: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum StaffCommand {
+    /// Add a staff member with a role: admin, customer_service, moderator, auditor.
+    Add {
+        /// Login name (a-z, 0-9, '_', '.', '-').
+        username: String,
+        /// Role.
+        #[arg(long)]
+        role: String,
+    },
+    /// Show one sealed field unmasked, with a stated purpose (audited); the role must allow it.
+    Unmask {
+        /// The staff member acting.
+        #[arg(long = "as")]
+        staff: String,
+        /// Category: phone, real_name, id_number, address.
+        #[arg(long)]
+        field: String,
+        /// The subject id (32 hex) the value belongs to.
+        #[arg(long)]
+        subject: String,
+        /// Why (at least 4 characters); written to the audit log.
+        #[arg(long)]
+        purpose: String,
+        /// Where the value is stored: TABLE.COLUMN.
+        #[arg(long)]
+        context: String,
+        /// The sealed value, hex.
+        #[arg(long)]
+        sealed: String,
     },
 }
 
@@ -79,7 +146,8 @@ fn main() -> std::process::ExitCode {
         }
     };
     match rt.block_on(run(cli.command, cfg)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::from(1),
         Err(e) => {
             eprintln!("anjia: {e:#}");
             std::process::ExitCode::FAILURE
@@ -87,12 +155,15 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<()> {
+/// Runs a command; `Ok(false)` means "completed, but the answer is a failure" (exit code 1).
+async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
     match cmd {
         Command::Serve => {
             let started = std::time::Instant::now();
+            anjia::privacy::check_storage(&cfg)?;
             let (store, index) = anjia::prepare(&cfg, tty).await?;
+            let privacy = anjia::privacy::open_privacy(&cfg, &store, true).await?;
             let listener = tokio::net::TcpListener::bind(&cfg.listen)
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", cfg.listen))?;
@@ -101,14 +172,15 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<()> {
                 %addr, lots = index.num_docs(), ready_after_ms = started.elapsed().as_millis() as u64,
                 "serving http://{addr}/"
             );
-            let state = anjia_web::AppState::new(store, index);
+            let state = anjia_web::AppState::new(store, index, privacy);
             anjia_web::serve(listener, state, async {
                 let _ = tokio::signal::ctrl_c().await;
             })
             .await?;
         }
         Command::Migrate => {
-            anjia::open_store(&cfg).await?;
+            let store = anjia::open_store(&cfg).await?;
+            anjia::privacy::open_privacy(&cfg, &store, true).await?;
             println!(
                 "migrations applied to {}",
                 anjia::redact_url(&cfg.database_url)
@@ -173,6 +245,106 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<()> {
             let n = anjia::export(&store, &output).await?;
             println!("exported {n} lots to {}", output.display());
         }
+        Command::Audit { command } => {
+            let store = anjia::open_store(&cfg).await?;
+            match command {
+                AuditCommand::Verify => {
+                    let keys = anjia::privacy::load_keys(&cfg, false)?;
+                    let r = anjia::privacy::audit_verify(&store, &keys).await?;
+                    println!("{}", anjia::privacy::describe_verify(&r));
+                    return Ok(r.is_ok());
+                }
+                AuditCommand::Checkpoint => {
+                    let privacy = anjia::privacy::open_privacy(&cfg, &store, false).await?;
+                    match privacy.checkpoint_now().await? {
+                        Some(seq) => println!("signed checkpoint at seq {seq}"),
+                        None => println!("the audit log is empty: nothing to checkpoint"),
+                    }
+                }
+            }
+        }
+        Command::Keys { command } => {
+            let store = anjia::open_store(&cfg).await?;
+            let privacy = anjia::privacy::open_privacy(&cfg, &store, false).await?;
+            match command {
+                KeysCommand::Rotate => {
+                    let r = anjia::privacy::rotate_keys(&cfg, &privacy).await?;
+                    println!(
+                        "KEK version {} is current; {} of {} data keys re-wrapped. Retire the old version with `anjia keys retire-kek N`.",
+                        r.kek_version, r.rewrapped, r.scanned
+                    );
+                }
+                KeysCommand::RetireKek { version } => {
+                    anjia::privacy::retire_kek(&cfg, &privacy, version).await?;
+                    println!(
+                        "KEK version {version} removed from {}",
+                        cfg.keys_file.display()
+                    );
+                }
+            }
+        }
+        Command::Staff { command } => {
+            let store = anjia::open_store(&cfg).await?;
+            let privacy = anjia::privacy::open_privacy(&cfg, &store, false).await?;
+            match command {
+                StaffCommand::Add { username, role } => {
+                    let Some(r) = anjia_privacy::roles::StaffRole::parse(&role) else {
+                        anyhow::bail!(
+                            "unknown role {role:?}; roles: admin, customer_service, moderator, auditor"
+                        );
+                    };
+                    let row = privacy.add_staff(&username, r).await?;
+                    println!("added {} ({}) as {}", row.username, row.id, row.role);
+                }
+                StaffCommand::Unmask {
+                    staff,
+                    field,
+                    subject,
+                    purpose,
+                    context,
+                    sealed,
+                } => {
+                    use anjia_privacy::roles::UnmaskCategory;
+                    let category = match field.as_str() {
+                        "phone" => UnmaskCategory::Phone,
+                        "real_name" => UnmaskCategory::RealName,
+                        "id_number" => UnmaskCategory::IdNumber,
+                        "address" => UnmaskCategory::Address,
+                        _ => anyhow::bail!(
+                            "unknown field {field:?}; fields: phone, real_name, id_number, address"
+                        ),
+                    };
+                    let Some(subject) = anjia_web::privacy::SubjectId::parse(&subject) else {
+                        anyhow::bail!(
+                            "--subject must be a subject id of 32 lowercase hex characters"
+                        );
+                    };
+                    let (table, column) = anjia::privacy::parse_context(&context)?;
+                    let bytes = hex::decode(sealed.trim())
+                        .map_err(|_| anyhow::anyhow!("--sealed must be hex"))?;
+                    let plain = privacy
+                        .unmask_sealed(
+                            &staff,
+                            category,
+                            &subject,
+                            &purpose,
+                            (&table, &column),
+                            &bytes,
+                        )
+                        .await?;
+                    let masked = anjia_privacy::mask::mask(
+                        match category {
+                            UnmaskCategory::Phone => anjia_privacy::mask::PiCategory::Phone,
+                            UnmaskCategory::RealName => anjia_privacy::mask::PiCategory::RealName,
+                            UnmaskCategory::IdNumber => anjia_privacy::mask::PiCategory::IdNumber,
+                            UnmaskCategory::Address => anjia_privacy::mask::PiCategory::Address,
+                        },
+                        &plain,
+                    );
+                    println!("{masked} → {}", plain.as_str());
+                }
+            }
+        }
     }
-    Ok(())
+    Ok(true)
 }

@@ -86,6 +86,34 @@ pub async fn fresh_store(backend: Backend) -> Option<(Store, Box<dyn std::any::A
     }
 }
 
+/// A fresh key vault of the backend (`None` as for [`server`]).
+pub async fn fresh_vault(
+    backend: Backend,
+) -> Option<(anjia_store::KeyVault, Box<dyn std::any::Any + Send>)> {
+    match backend {
+        Backend::Sqlite => {
+            let (v, dir) = anjia_store::testing::fresh_sqlite_vault().await;
+            Some((v, Box::new(dir)))
+        }
+        Backend::Postgres => anjia_store::testing::fresh_postgres_vault()
+            .await
+            .map(|v| (v, Box::new(()) as Box<dyn std::any::Any + Send>)),
+    }
+}
+
+/// The privacy service over a store and a fresh vault of the same backend, with a fresh key ring.
+pub async fn privacy_for(
+    backend: Backend,
+    store: &Store,
+) -> Option<(anjia_web::Privacy, Box<dyn std::any::Any + Send>)> {
+    let (vault, guard) = fresh_vault(backend).await?;
+    let keys = anjia_privacy::crypto::KeyRing::generate().expect("key ring");
+    let p = anjia_web::Privacy::open(store.clone(), vault, keys, anjia_web::system_clock())
+        .await
+        .expect("privacy service opens");
+    Some((p, guard))
+}
+
 fn start(backend: Backend) -> Option<TestServer> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -104,16 +132,19 @@ fn start(backend: Backend) -> Option<TestServer> {
             anjia::prepare_store(&store, &index, Some(&data_dir()), false)
                 .await
                 .expect("bundled data imports");
+            let (privacy, vault_guard) = privacy_for(backend, &store)
+                .await
+                .expect("a vault on the same backend");
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
                 .expect("bind port 0");
             let base = format!("http://{}", listener.local_addr().expect("addr"));
             tx.send(Some(base)).ok();
-            let state = anjia_web::AppState::new(store, index);
+            let state = anjia_web::AppState::new(store, index, privacy);
             anjia_web::serve(listener, state, std::future::pending())
                 .await
                 .expect("server runs");
-            drop((dir, guard));
+            drop((dir, guard, vault_guard));
         });
     });
     let base = rx.recv().expect("server thread started")?;

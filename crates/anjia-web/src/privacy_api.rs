@@ -1,0 +1,412 @@
+//! Privacy endpoints of the JSON API: the caller's consents (read and change), the caller's
+//! search history, and the privacy policy. Errors are `application/problem+json`.
+//!
+//! The caller is the subject named by the `X-Anjia-Subject` header (or the `anjia_subject`
+//! cookie). A subject id is issued only by accepting the policy (`POST /api/v1/consents` with
+//! `accept_policy_version`), never before (PRV-05).
+
+use crate::AppState;
+use crate::error::{AppError, Problem};
+use crate::privacy::{ConsentChange, Privacy, PrivacyError, SubjectId, SubjectKind};
+use crate::subject::{Subject, check_same_origin};
+use anjia_privacy::consent::{ConsentState, Purpose, Surface};
+use anjia_privacy::policy::PolicyVersion;
+use axum::Json;
+use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// One consent record of the caller.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ConsentRecordView {
+    /// Purpose id, e.g. `search_history`.
+    pub purpose: String,
+    /// `grant` or `withdraw`.
+    pub action: String,
+    /// Policy version in force when it was recorded.
+    pub policy_version: String,
+    /// Where: `web`, `app` or `api`.
+    pub surface: String,
+    /// When (RFC 3339, UTC).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub at: OffsetDateTime,
+}
+
+/// An optional purpose the caller can grant with a tick (general consent).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PurposeView {
+    /// Purpose id.
+    pub id: String,
+    /// zh-CN label.
+    pub label: String,
+    /// Whether it is granted now.
+    pub granted: bool,
+}
+
+/// The caller's consent: current state and history.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ConsentsResponse {
+    /// The subject id issued by this request — only in the response to the request that accepted
+    /// the policy without one. Send it as `X-Anjia-Subject` from then on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The policy version in force (the one to accept).
+    pub policy_version: String,
+    /// SHA-256 of its text.
+    pub policy_sha256: String,
+    /// The version the caller accepted, if any.
+    pub accepted_version: Option<String>,
+    /// Purposes granted now (`core` first when the policy is accepted).
+    pub granted: Vec<String>,
+    /// Purposes to ask about now (`core` when the current version is not accepted).
+    pub needs_consent: Vec<String>,
+    /// The optional purposes of the current version and whether each is granted.
+    pub optional: Vec<PurposeView>,
+    /// Every consent record of the caller, oldest first.
+    pub history: Vec<ConsentRecordView>,
+}
+
+/// A consent change. Withdrawals are as easy as grants and take effect at once.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentsRequest {
+    /// Accept this policy version (must be the current one); the `grant` list is then the ticked
+    /// optional purposes. Without a subject this is required, and a subject id is issued.
+    #[serde(default)]
+    pub accept_policy_version: Option<String>,
+    /// Optional purposes to grant (sensitive purposes need separate consent and are refused).
+    #[serde(default)]
+    pub grant: Vec<String>,
+    /// Purposes to withdraw (`core` withdraws acceptance of the policy and every grant).
+    #[serde(default)]
+    pub withdraw: Vec<String>,
+}
+
+/// One search of the caller.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SearchHistoryItem {
+    /// The query text.
+    pub query: String,
+    /// When (RFC 3339, UTC).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub searched_at: OffsetDateTime,
+}
+
+/// The caller's search history (kept only while `search_history` is granted).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SearchHistoryResponse {
+    /// Newest first, at most 100.
+    pub items: Vec<SearchHistoryItem>,
+}
+
+/// One clause of the policy.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ClauseView {
+    /// Stable clause id (anchor `#clause-<id>` on `/privacy`).
+    pub id: String,
+    /// Heading (zh-CN).
+    pub heading: String,
+    /// Text (zh-CN).
+    pub text: String,
+}
+
+/// One version in the policy's history.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PolicyVersionSummary {
+    /// Version id.
+    pub version: String,
+    /// Announced at (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub published_at: OffsetDateTime,
+    /// In effect from (RFC 3339).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub effective_at: OffsetDateTime,
+    /// SHA-256 of the canonical text.
+    pub sha256: String,
+}
+
+/// The privacy policy in force, with its history.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct PolicyResponse {
+    /// Version id.
+    pub version: String,
+    /// Title (zh-CN).
+    pub title: String,
+    /// Announced at.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub published_at: OffsetDateTime,
+    /// In effect from.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub effective_at: OffsetDateTime,
+    /// SHA-256 of the canonical text (what a consent record names).
+    pub sha256: String,
+    /// Purpose ids the version declares.
+    pub purposes: Vec<String>,
+    /// The clauses.
+    pub clauses: Vec<ClauseView>,
+    /// Every version, oldest first.
+    pub history: Vec<PolicyVersionSummary>,
+}
+
+/// The subject of the request if the platform knows it (an id whose key exists); a malformed,
+/// unknown or shredded id counts as no subject.
+pub(crate) async fn known_subject(
+    privacy: &Privacy,
+    subject: Subject,
+) -> Result<Option<SubjectId>, AppError> {
+    let Some(id) = subject.0 else { return Ok(None) };
+    match privacy.pseudonym(&id).await {
+        Ok(_) => Ok(Some(id)),
+        Err(PrivacyError::UnknownSubject | PrivacyError::Shredded) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Records a search for the caller (awaited; a failure is logged without PI and never fails the
+/// search).
+pub(crate) async fn record_search(state: &AppState, subject: &Subject, query: Option<&str>) {
+    let (Some(id), Some(q)) = (subject.id(), query) else {
+        return;
+    };
+    if let Err(e) = state.privacy.record_search(id, q).await {
+        match e {
+            PrivacyError::UnknownSubject | PrivacyError::Shredded => {}
+            e => tracing::warn!(error = %e, "search history not recorded"),
+        }
+    }
+}
+
+pub(crate) fn parse_purposes(ids: &[String]) -> Result<Vec<Purpose>, AppError> {
+    ids.iter()
+        .map(|id| Purpose::parse(id).map_err(|e| AppError::Privacy(PrivacyError::Consent(e))))
+        .collect()
+}
+
+/// Purposes to ask about now; before the first version takes effect, as if it had.
+pub(crate) fn needs_consent(privacy: &Privacy, state: &ConsentState) -> Vec<Purpose> {
+    let current = privacy.current_policy();
+    let now = privacy.now().max(current.effective_at());
+    state.needs_consent(privacy.policy(), now)
+}
+
+async fn consents_response(
+    state: &AppState,
+    subject: Option<&SubjectId>,
+    issued: Option<&SubjectId>,
+) -> Result<ConsentsResponse, AppError> {
+    let privacy = &state.privacy;
+    let cs = privacy.consent_state(subject).await?;
+    let history = match subject {
+        Some(s) => privacy.consent_history(s).await?,
+        None => vec![],
+    };
+    let current = privacy.current_policy();
+    Ok(ConsentsResponse {
+        subject: issued.map(|s| s.as_str().to_string()),
+        policy_version: current.version().to_string(),
+        policy_sha256: current.sha256().to_string(),
+        accepted_version: cs.accepted_version().map(str::to_string),
+        granted: crate::privacy::ids(&cs.granted()),
+        needs_consent: crate::privacy::ids(&needs_consent(privacy, &cs)),
+        optional: current
+            .purposes()
+            .iter()
+            .filter(|p| p.is_optional())
+            .map(|p| PurposeView {
+                id: p.id().into_owned(),
+                label: p.label_zh().into_owned(),
+                granted: cs.is_granted(p),
+            })
+            .collect(),
+        history: history
+            .into_iter()
+            .map(|r| ConsentRecordView {
+                purpose: r.purpose,
+                action: r.action,
+                policy_version: r.policy_version,
+                surface: r.surface,
+                at: r.at,
+            })
+            .collect(),
+    })
+}
+
+/// The caller's consent state and history (empty without a subject).
+#[utoipa::path(
+    get, path = "/api/v1/consents", tag = "privacy",
+    params(("X-Anjia-Subject" = Option<String>, Header, description = "The caller's subject id (32 hex), issued by accepting the policy")),
+    responses((status = 200, description = "State and history", body = ConsentsResponse))
+)]
+pub async fn get_consents(
+    State(state): State<AppState>,
+    subject: Subject,
+) -> Result<Json<ConsentsResponse>, AppError> {
+    let subject = known_subject(&state.privacy, subject).await?;
+    Ok(Json(
+        consents_response(&state, subject.as_ref(), None).await?,
+    ))
+}
+
+/// Accepts the policy, grants or withdraws purposes — all of one request in one transaction.
+#[utoipa::path(
+    post, path = "/api/v1/consents", tag = "privacy",
+    params(("X-Anjia-Subject" = Option<String>, Header, description = "The caller's subject id; omit it on first acceptance to be issued one")),
+    request_body = ConsentsRequest,
+    responses(
+        (status = 200, description = "The new state; `subject` when one was issued", body = ConsentsResponse),
+        (status = 400, description = "Malformed body, unknown field or purpose, or a purpose that needs separate consent", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`consent-required`: accept the policy first; `cross-site-request`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`policy-version-mismatch`: the accepted version is not the current one", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn post_consents(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    subject: Subject,
+    body: Result<Json<ConsentsRequest>, JsonRejection>,
+) -> Result<Json<ConsentsResponse>, AppError> {
+    check_same_origin(&headers).map_err(|_| {
+        AppError::CrossSite("consent changes are accepted only from this site".into())
+    })?;
+    let Json(req) = body.map_err(|e| AppError::BadBody(e.body_text()))?;
+    let grant = parse_purposes(&req.grant)?;
+    let withdraw = parse_purposes(&req.withdraw)?;
+    let privacy = &state.privacy;
+    let current = privacy.current_policy();
+    if let Some(v) = &req.accept_policy_version
+        && v != current.version()
+    {
+        return Err(PrivacyError::NotCurrentVersion {
+            offered: v.chars().take(40).collect(),
+            current: current.version().to_string(),
+        }
+        .into());
+    }
+    let accepting = req.accept_policy_version.is_some();
+    let mut subject = known_subject(privacy, subject).await?;
+    let mut issued = None;
+    if subject.is_none() {
+        if !accepting {
+            return Err(consent_required(current));
+        }
+        let id = privacy.new_subject(SubjectKind::Visitor).await?;
+        issued = Some(id.clone());
+        subject = Some(id);
+    }
+    let Some(id) = subject else {
+        return Err(consent_required(current));
+    };
+    if !accepting && !grant.is_empty() {
+        let cs = privacy.consent_state(Some(&id)).await?;
+        if cs.accepted_version().is_none() {
+            return Err(consent_required(current));
+        }
+    }
+    let change = if accepting {
+        ConsentChange {
+            accept: Some(grant),
+            grant: vec![],
+            withdraw,
+        }
+    } else {
+        ConsentChange {
+            accept: None,
+            grant,
+            withdraw,
+        }
+    };
+    privacy.change_consent(&id, &change, Surface::Api).await?;
+    Ok(Json(
+        consents_response(&state, Some(&id), issued.as_ref()).await?,
+    ))
+}
+
+fn consent_required(current: &PolicyVersion) -> AppError {
+    AppError::ConsentRequired(format!(
+        "accept the privacy policy first: send accept_policy_version = \"{}\" (see /api/v1/privacy/policy)",
+        current.version()
+    ))
+}
+
+/// The caller's search history, decrypted (kept only while `search_history` is granted).
+#[utoipa::path(
+    get, path = "/api/v1/search-history", tag = "privacy",
+    params(("X-Anjia-Subject" = Option<String>, Header, description = "The caller's subject id")),
+    responses(
+        (status = 200, description = "Newest first", body = SearchHistoryResponse),
+        (status = 403, description = "`consent-required`: no subject (accept the policy first)", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn search_history(
+    State(state): State<AppState>,
+    subject: Subject,
+) -> Result<Json<SearchHistoryResponse>, AppError> {
+    let Some(id) = subject.0 else {
+        return Err(consent_required(state.privacy.current_policy()));
+    };
+    let items = match state.privacy.search_history(&id).await {
+        Ok(v) => v,
+        Err(PrivacyError::Shredded | PrivacyError::UnknownSubject) => vec![],
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Json(SearchHistoryResponse {
+        items: items
+            .into_iter()
+            .map(|e| SearchHistoryItem {
+                query: e.query,
+                searched_at: e.at,
+            })
+            .collect(),
+    }))
+}
+
+pub(crate) fn policy_response(privacy: &Privacy, v: &PolicyVersion) -> PolicyResponse {
+    PolicyResponse {
+        version: v.version().to_string(),
+        title: v.title().to_string(),
+        published_at: v.published_at(),
+        effective_at: v.effective_at(),
+        sha256: v.sha256().to_string(),
+        purposes: crate::privacy::ids(v.purposes()),
+        clauses: v
+            .clauses()
+            .iter()
+            .map(|c| ClauseView {
+                id: c.id.clone(),
+                heading: c.heading.clone(),
+                text: c.text.clone(),
+            })
+            .collect(),
+        history: privacy
+            .policy()
+            .history()
+            .iter()
+            .map(|h| PolicyVersionSummary {
+                version: h.version().to_string(),
+                published_at: h.published_at(),
+                effective_at: h.effective_at(),
+                sha256: h.sha256().to_string(),
+            })
+            .collect(),
+    }
+}
+
+/// The privacy policy in force (before the first version takes effect: that version).
+#[utoipa::path(
+    get, path = "/api/v1/privacy/policy", tag = "privacy",
+    responses((status = 200, description = "The policy with clauses and history", body = PolicyResponse))
+)]
+pub async fn policy(State(state): State<AppState>) -> Json<PolicyResponse> {
+    Json(policy_response(
+        &state.privacy,
+        state.privacy.current_policy(),
+    ))
+}
