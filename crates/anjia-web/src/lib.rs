@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod error;
+pub mod nearby;
 pub mod pages;
 pub mod params;
 pub mod privacy;
@@ -69,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/listings/{id}", get(api::listing_detail))
         .route("/facets", get(api::facets))
         .route("/health", get(api::health))
+        .route("/nearby", get(nearby::nearby_api))
         .route(
             "/consents",
             get(privacy_api::get_consents).post(privacy_api::post_consents),
@@ -81,6 +83,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::search_page))
         .route("/lots/{id}", get(pages::lot_page))
+        .route(
+            "/nearby",
+            get(nearby::nearby_page).post(nearby::nearby_post),
+        )
         .route("/privacy", get(privacy_pages::policy_page))
         .route(
             "/privacy/versions/{version}",

@@ -9,4 +9,5 @@ mod support;
 mod api;
 mod browser;
 mod import;
+mod nearby;
 mod pages;
