@@ -11,3 +11,4 @@ mod browser;
 mod import;
 mod nearby;
 mod pages;
+mod privacy;
