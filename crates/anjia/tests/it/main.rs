@@ -8,7 +8,9 @@ mod support;
 
 mod api;
 mod browser;
+mod canary;
 mod import;
 mod nearby;
 mod pages;
 mod privacy;
+mod raw_scan;

@@ -1,0 +1,256 @@
+//! PRV-13 / PRV-18 / PRV-16: after the canary journeys — with search history and usage analytics
+//! granted to the canary subjects, so that their searches are stored — the raw databases hold
+//! none of the canaries in plaintext: not the phone number, the ID number, the name, the address
+//! (nor the parts their masks hide), nor the coordinates.
+//!
+//! * SQLite: the bytes of `anjia.db`, `anjia.db-wal`, `keys.db`, `keys.db-wal` as they are (before
+//!   any checkpoint) and again after a checkpoint; and every column of every table read as text
+//!   (a value spilling over overflow pages is not contiguous in the file).
+//! * PostgreSQL: every table of every schema (`public`, `analytics`, …) of the main database and of
+//!   the key-vault database, each row as `t::text` — and `bytea` columns as hex.
+//!
+//! The scans search for a value known to be stored (the subject id) as well, so that a scan that
+//! reads nothing cannot pass. The needles never appear in SQL text (sqlx logs statements): they
+//! are spliced in as hex and decoded by the database.
+
+use crate::canary::{
+    CanaryEnv, Needle, canary_per_backend, env_name, plaintext_needles, run_journeys,
+};
+use crate::support::Backend;
+use anjia_store::Store;
+use anjia_store::testing::execute_raw;
+
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Which needles occur in the raw bytes of `path` (missing file: none).
+fn file_hits(path: &std::path::Path, needles: &[Needle]) -> Vec<usize> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return vec![];
+    };
+    // Lossy decoding keeps every valid UTF-8 sequence intact, so a needle present in the bytes is
+    // present in the text.
+    let text = String::from_utf8_lossy(&bytes);
+    needles
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| text.contains(n.text.as_str()))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// SQLite: per table and needle, the rows having the needle in any column read as text
+/// (`INSERT … SELECT` counts them: the raw-statement helper returns rows affected).
+async fn sqlite_table_hits(store: &Store, needles: &[Needle]) -> Vec<(String, usize, u64)> {
+    execute_raw(
+        store,
+        "CREATE TABLE IF NOT EXISTS canary_scan_hits (n INTEGER)",
+    )
+    .await
+    .expect("scratch table");
+    let cols = store.schema_columns().await.expect("schema");
+    let mut tables: Vec<&str> = cols.iter().map(|c| c.table.as_str()).collect();
+    tables.sort_unstable();
+    tables.dedup();
+    let mut out = Vec::new();
+    for t in tables.into_iter().filter(|t| *t != "canary_scan_hits") {
+        let tcols: Vec<&str> = cols
+            .iter()
+            .filter(|c| c.table == t)
+            .map(|c| c.column.as_str())
+            .collect();
+        for (i, n) in needles.iter().enumerate() {
+            let cond = tcols
+                .iter()
+                .map(|c| {
+                    format!(
+                        "instr(CAST(\"{c}\" AS TEXT), CAST(X'{}' AS TEXT)) > 0",
+                        hex(&n.text)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            let sql = format!("INSERT INTO canary_scan_hits SELECT 1 FROM \"{t}\" WHERE {cond}");
+            let rows = execute_raw(store, &sql)
+                .await
+                .unwrap_or_else(|e| panic!("scan {t}: {e}"));
+            if rows > 0 {
+                out.push((t.to_string(), i, rows));
+            }
+        }
+    }
+    out
+}
+
+/// PostgreSQL: every base table of every schema, each row as text (and as the hex of its text, for
+/// `bytea`), per needle. A `DO` block cannot return rows, so it always raises an exception whose
+/// message carries the result: `canary-scan tables=N hits=schema.table#needle:rows;…end-of-scan`.
+async fn pg_table_hits(store: &Store, needles: &[Needle]) -> (u64, Vec<(String, usize, u64)>) {
+    let arr = needles
+        .iter()
+        .map(|n| format!("convert_from(decode('{}', 'hex'), 'UTF8')", hex(&n.text)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        r#"DO $canary$
+DECLARE
+  needles text[] := ARRAY[{arr}];
+  r record;
+  n bigint;
+  i int;
+  tables int := 0;
+  hits text := '';
+BEGIN
+  FOR r IN SELECT table_schema, table_name FROM information_schema.tables
+           WHERE table_type = 'BASE TABLE'
+             AND table_schema NOT IN ('pg_catalog', 'information_schema') LOOP
+    tables := tables + 1;
+    FOR i IN 1 .. array_length(needles, 1) LOOP
+      EXECUTE format('SELECT count(*) FROM %I.%I t WHERE strpos(t::text, $1) > 0 OR strpos(t::text, $2) > 0',
+                     r.table_schema, r.table_name)
+        INTO n USING needles[i], encode(convert_to(needles[i], 'UTF8'), 'hex');
+      IF n > 0 THEN
+        hits := hits || format('%s.%s#%s:%s;', r.table_schema, r.table_name, i - 1, n);
+      END IF;
+    END LOOP;
+  END LOOP;
+  RAISE EXCEPTION 'canary-scan tables=% hits=%end-of-scan', tables, hits;
+END
+$canary$"#
+    );
+    let e = execute_raw(store, &sql)
+        .await
+        .expect_err("the scan always raises its result");
+    let msg = e.to_string();
+    let rest = msg
+        .split("canary-scan tables=")
+        .nth(1)
+        .unwrap_or_else(|| panic!("the scan failed: {msg}"));
+    let (tables, hits) = rest.split_once(" hits=").expect("scan result");
+    let hits = hits
+        .split("end-of-scan")
+        .next()
+        .unwrap_or_else(|| panic!("the scan result is cut: {msg}"));
+    let tables: u64 = tables.trim().parse().expect("table count");
+    let mut out = Vec::new();
+    for h in hits.split(';').map(str::trim).filter(|h| !h.is_empty()) {
+        let bad = || panic!("unexpected scan result {h:?} in {msg:?}");
+        let Some((table, rest)) = h.split_once('#') else {
+            bad()
+        };
+        let Some((i, rows)) = rest.split_once(':') else {
+            bad()
+        };
+        out.push((
+            table.to_string(),
+            i.parse().expect("needle index"),
+            rows.parse().expect("rows"),
+        ));
+    }
+    (tables, out)
+}
+
+async fn raw_databases_hold_no_canary_plaintext(backend: Backend) {
+    let Some(env) = CanaryEnv::start(backend).await else {
+        return;
+    };
+    let (_, subjects) = run_journeys(&env.base).await;
+    // Something was stored for the canary subjects: sealed search history and analytics events.
+    let history = env
+        .store
+        .search_history(&subjects.api, 1000)
+        .await
+        .expect("history");
+    assert!(history.len() >= 7, "the API subject's searches were kept");
+    assert!(
+        !env.store
+            .search_history(&subjects.web, 1000)
+            .await
+            .expect("history")
+            .is_empty(),
+        "the web subject's searches were kept"
+    );
+    let events = env.store.analytics_events(0, 10_000).await.expect("events");
+    assert!(!events.is_empty(), "analytics events were recorded");
+
+    let needles = plaintext_needles();
+    // The control: the subject ids are stored in plaintext (as ids, not PI).
+    let control = vec![Needle {
+        what: "subject id (control)".into(),
+        text: subjects.api.clone(),
+    }];
+    let mut findings: Vec<String> = Vec::new();
+    let name = env_name(backend);
+    match backend {
+        Backend::Sqlite => {
+            let dir = env
+                .sqlite_dir
+                .as_ref()
+                .expect("SQLite dir")
+                .path()
+                .to_path_buf();
+            let files = ["anjia.db", "anjia.db-wal", "keys.db", "keys.db-wal"];
+            let raw_scan = |when: &str, findings: &mut Vec<String>| {
+                let mut control_seen = false;
+                for f in files {
+                    let p = dir.join(f);
+                    for i in file_hits(&p, &needles) {
+                        findings.push(format!(
+                            "{name}: raw bytes of {f} ({when}) contain {}",
+                            needles[i].what
+                        ));
+                    }
+                    control_seen |= !file_hits(&p, &control).is_empty();
+                }
+                assert!(
+                    control_seen,
+                    "{when}: the raw scan finds the stored subject id"
+                );
+            };
+            raw_scan("before checkpoint", &mut findings);
+            execute_raw(&env.store, "PRAGMA wal_checkpoint(TRUNCATE)")
+                .await
+                .expect("checkpoint");
+            raw_scan("after checkpoint", &mut findings);
+            let vault = Store::connect(&env.vault_url).await.expect("open keys.db");
+            for (db, store) in [("anjia.db", &env.store), ("keys.db", &vault)] {
+                for (table, i, rows) in sqlite_table_hits(store, &needles).await {
+                    findings.push(format!(
+                        "{name}: {db} table {table}: {rows} row(s) contain {}",
+                        needles[i].what
+                    ));
+                }
+                let ctl = sqlite_table_hits(store, &control).await;
+                assert!(!ctl.is_empty(), "{db}: the table scan finds the subject id");
+            }
+        }
+        Backend::Postgres => {
+            let vault = Store::connect(&env.vault_url)
+                .await
+                .expect("open the vault db");
+            for (db, store) in [("main", &env.store), ("vault", &vault)] {
+                let (tables, hits) = pg_table_hits(store, &needles).await;
+                assert!(tables >= 2, "{db}: scanned {tables} tables");
+                for (table, i, rows) in hits {
+                    findings.push(format!(
+                        "{name}: {db} database, table {table}: {rows} row(s) contain {}",
+                        needles[i].what
+                    ));
+                }
+                let (_, ctl) = pg_table_hits(store, &control).await;
+                assert!(!ctl.is_empty(), "{db}: the table scan finds the subject id");
+            }
+            drop(vault);
+        }
+    }
+    env.stop().await;
+    assert!(
+        findings.is_empty(),
+        "plaintext canaries in the raw databases ({} finding(s)):\n{}",
+        findings.len(),
+        findings.join("\n")
+    );
+}
+
+canary_per_backend!(raw_databases_hold_no_canary_plaintext);
