@@ -9,6 +9,7 @@ mod support;
 mod api;
 mod browser;
 mod canary;
+mod denied;
 mod import;
 mod nearby;
 mod pages;
