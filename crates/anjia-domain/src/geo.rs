@@ -41,8 +41,9 @@ impl LngLat {
 
 /// Semi-major axis of the Krasovsky 1940 ellipsoid used by the GCJ-02 formula, metres.
 pub const KRASOVSKY_A: f64 = 6_378_245.0;
-/// First eccentricity squared of the Krasovsky 1940 ellipsoid used by the GCJ-02 formula.
-pub const KRASOVSKY_EE: f64 = 0.006_693_421_622_965_943_23;
+/// First eccentricity squared of the Krasovsky 1940 ellipsoid used by the GCJ-02 formula
+/// (published as 0.00669342162296594323; this is the same `f64`).
+pub const KRASOVSKY_EE: f64 = 0.006_693_421_622_965_943;
 /// The BD-09 constant x_π = π·3000/180 (radians per degree, scaled).
 pub const BD_X_PI: f64 = PI * 3000.0 / 180.0;
 /// Mean Earth radius R₁ = (2a + b)/3 of WGS-84 (IUGG), kilometres.
