@@ -19,7 +19,7 @@
 //! counts.
 
 use crate::Clock;
-use anjia_privacy::analytics::{AnalyticsEvent, deidentify_query};
+use anjia_privacy::analytics::AnalyticsEvent;
 use anjia_privacy::audit::{
     Actor, AuditChain, AuditEntry, AuditEvent, AuditKind, Checkpoint, Checkpointer, Hash, Tamper,
     VerifyReport,
@@ -1122,7 +1122,8 @@ impl Privacy {
 
     /// Records a search of the subject: the query sealed with the subject's data key into
     /// `search_history` only while `search_history` is granted, and a de-identified,
-    /// identity-free `analytics_events` row (UTC hour, de-identified query) only while
+    /// identity-free `analytics_events` row (UTC hour, only the query's recognised structure — see
+    /// [`search_analytics_attributes`]) only while
     /// `usage_analytics` is granted. Nothing for an empty query, an unknown or a shredded
     /// subject.
     ///
@@ -1158,11 +1159,7 @@ impl Privacy {
             done.history = true;
         }
         if state.is_granted(&Purpose::UsageAnalytics) {
-            let cleaned = deidentify_query(query);
-            let mut attributes = BTreeMap::new();
-            if !cleaned.is_empty() {
-                attributes.insert("query".to_string(), cleaned);
-            }
+            let attributes = search_analytics_attributes(query);
             if let Ok(ev) = AnalyticsEvent::new("search", now, attributes) {
                 self.inner
                     .store
@@ -1529,8 +1526,82 @@ pub fn ids(ps: &[Purpose]) -> Vec<String> {
     purpose_ids(ps)
 }
 
+/// The analytics copy of a search query (PRV-18, PRV-19): only what the query interpreter
+/// recognised from the platform's own vocabularies — region codes (GB/T 2260), property types and
+/// auction rounds — plus the *number* of free-text terms. The free text itself (which may be a
+/// name, an address, a phone or ID number typed into the box) never reaches analytics; removing
+/// identifiers token by token ([`anjia_privacy::analytics::deidentify_query`]) cannot recognise
+/// names and addresses, so it is not used here.
+///
+/// Keys: `regions` (comma-separated 6-digit codes), `property_types`, `rounds` (our ids,
+/// comma-separated), `free_terms` (a count); keys with nothing recognised are left out.
+pub fn search_analytics_attributes(query: &str) -> BTreeMap<String, String> {
+    let interpretation = anjia_search::interpret(query);
+    let mut attributes = BTreeMap::new();
+    let join = |items: Vec<String>| items.join(",");
+    if !interpretation.regions.is_empty() {
+        attributes.insert(
+            "regions".to_string(),
+            join(
+                interpretation
+                    .regions
+                    .iter()
+                    .map(|r| format!("{:06}", r.get()))
+                    .collect(),
+            ),
+        );
+    }
+    if !interpretation.property_types.is_empty() {
+        attributes.insert(
+            "property_types".to_string(),
+            join(
+                interpretation
+                    .property_types
+                    .iter()
+                    .map(|t| t.as_str().to_string())
+                    .collect(),
+            ),
+        );
+    }
+    if !interpretation.rounds.is_empty() {
+        attributes.insert(
+            "rounds".to_string(),
+            join(
+                interpretation
+                    .rounds
+                    .iter()
+                    .map(|r| r.as_str().to_string())
+                    .collect(),
+            ),
+        );
+    }
+    attributes.insert(
+        "free_terms".to_string(),
+        interpretation.terms.len().to_string(),
+    );
+    attributes
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn search_analytics_keep_only_recognised_structure() {
+        let a = search_analytics_attributes("北京市朝阳区 住宅 二拍 禤燊龢 建国路88号 13812345678");
+        assert_eq!(a.get("regions").map(String::as_str), Some("110105"));
+        assert!(
+            a.get("property_types")
+                .is_some_and(|t| t.contains("residential")),
+            "{a:?}"
+        );
+        assert!(a.contains_key("rounds"), "{a:?}");
+        let all: String = a.values().cloned().collect::<Vec<_>>().join("|");
+        for secret in ["禤燊龢", "建国路", "88", "13812345678"] {
+            assert!(!all.contains(secret), "{secret} kept in {a:?}");
+        }
+        assert_ne!(a.get("free_terms").map(String::as_str), Some("0"));
+    }
+
     use super::*;
 
     async fn service() -> (Privacy, Store, Vec<tempfile::TempDir>) {
