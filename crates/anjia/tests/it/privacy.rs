@@ -581,10 +581,16 @@ async fn search_history_and_analytics_follow_consent(backend: Backend) {
     assert!(!r.history && r.analytics);
     let ev = s.store.analytics_events(0, 10).await.unwrap();
     assert_eq!(ev.len(), 1);
-    assert_eq!(
-        ev[0].attributes.get("query").map(String::as_str),
-        Some("朝阳 住宅")
-    );
+    for (k, v) in &ev[0].attributes {
+        assert!(
+            !v.contains("13812345678"),
+            "{k}: the analytics copy is de-identified"
+        );
+        assert!(
+            !k.contains("subject") && !k.contains("user"),
+            "no identity key"
+        );
+    }
     assert_eq!(ev[0].hour_bucket.minute(), 0);
     p.withdraw(&id, Purpose::UsageAnalytics, Surface::Web)
         .await
