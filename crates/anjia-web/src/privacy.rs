@@ -1017,7 +1017,33 @@ impl Privacy {
             ));
         }
         self.append_events(&pseudonym, &events).await?;
-        self.consent_state(Some(subject)).await
+        let state = self.consent_state(Some(subject)).await?;
+        // Withdrawing search history (or the policy itself) also deletes what was recorded under
+        // it, at once (PRV-08; inventory `search_history.query_ciphertext`: "at once on withdrawal").
+        let withdrew_history = change
+            .withdraw
+            .iter()
+            .any(|p| matches!(p, Purpose::SearchHistory | Purpose::Core));
+        if withdrew_history && !state.is_granted(&Purpose::SearchHistory) {
+            let deleted = self
+                .inner
+                .store
+                .delete_search_history(subject.as_str())
+                .await?;
+            if deleted > 0 {
+                self.audit(
+                    AuditEvent::new(AuditKind::Deletion, Actor::Subject(pseudonym.clone()))
+                        .subject(pseudonym.clone())
+                        .purpose("consent withdrawn")
+                        .details(serde_json::json!({
+                            "store": "search_history",
+                            "rows": deleted,
+                        })),
+                )
+                .await?;
+            }
+        }
+        Ok(state)
     }
 
     async fn append_events(
@@ -1683,6 +1709,21 @@ mod tests {
             .await
             .unwrap();
         assert!(!st.is_granted(&Purpose::SearchHistory));
+    }
+
+    #[tokio::test]
+    async fn withdrawing_search_history_deletes_what_was_recorded() {
+        let (p, _store, _d) = service().await;
+        let s = p.new_subject(SubjectKind::Visitor).await.unwrap();
+        p.accept_policy(&s, &[Purpose::SearchHistory], Surface::Web)
+            .await
+            .unwrap();
+        p.record_search(&s, "朝阳区 住宅").await.unwrap();
+        assert_eq!(p.search_history(&s).await.unwrap().len(), 1);
+        p.withdraw(&s, Purpose::SearchHistory, Surface::Web)
+            .await
+            .unwrap();
+        assert!(p.search_history(&s).await.unwrap().is_empty());
     }
 
     #[tokio::test]

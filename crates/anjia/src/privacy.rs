@@ -89,8 +89,23 @@ pub async fn open_privacy(
     create_keys: bool,
 ) -> anyhow::Result<Privacy> {
     check_storage(config)?;
-    let keys = load_keys(config, create_keys)?;
     let vault = open_vault(config).await?;
+    // A new key file beside existing data would make every wrapped data key unreadable and
+    // every audit checkpoint look forged: refuse instead of "starting fresh" (newcomer finding).
+    let create_keys = create_keys
+        && (keys_from_env()
+            || config.keys_file.exists()
+            || !holds_key_dependent_data(store, &vault).await?);
+    let keys = load_keys(config, create_keys).map_err(|e| {
+        if !keys_from_env() && !config.keys_file.exists() {
+            e.context(
+                "the key vault or the audit log already hold data, so a new key file would make them \
+                 unreadable; restore the key file from its backup (or set ANJIA_KEK_* variables)",
+            )
+        } else {
+            e
+        }
+    })?;
     let privacy = Privacy::open(store.clone(), vault, keys, anjia_web::system_clock())
         .await
         .context("opening the privacy service")?;
@@ -98,6 +113,25 @@ pub async fn open_privacy(
         privacy.reload_keys_from(config.keys_file.clone());
     }
     Ok(privacy)
+}
+
+/// Whether the vault holds any wrapped data key or the audit log any entry — data that only the
+/// existing key file can read or verify.
+///
+/// # Errors
+/// Storage errors.
+pub async fn holds_key_dependent_data(store: &Store, vault: &KeyVault) -> anyhow::Result<bool> {
+    let has_keys = !vault
+        .keys_page(None, 1)
+        .await
+        .context("reading the key vault")?
+        .is_empty();
+    let has_audit = store
+        .last_audit()
+        .await
+        .context("reading the audit log")?
+        .is_some();
+    Ok(has_keys || has_audit)
 }
 
 /// `anjia audit verify`: the whole stored audit log against its checkpoints and the audit key.
