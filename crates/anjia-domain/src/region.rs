@@ -42,8 +42,11 @@ pub enum RegionLevel {
 }
 
 /// Error for a string or number that is not a six-digit division code.
+///
+/// Holds what was given, for the caller; its message never shows it (PRV-20: the text may end up
+/// in an error body, and a phone or ID number typed as a region must not come back).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0:?} is not a six-digit GB/T 2260 region code (100000–999999, province part 11–91)")]
+#[error("not a six-digit GB/T 2260 region code (100000–999999, province part 11–91)")]
 pub struct RegionCodeError(pub String);
 
 const MUNICIPALITIES: [u32; 4] = [11, 12, 31, 50];

@@ -201,7 +201,7 @@ fn check_range(
         {
             return Err(InvalidParam::new(
                 name,
-                format!("{what} must be a number between 0 and {limit}, got {v}"),
+                format!("{what} must be a number between 0 and {limit}"),
             ));
         }
     }
@@ -210,7 +210,7 @@ fn check_range(
     {
         return Err(InvalidParam::new(
             names.0,
-            format!("{} ({a}) is greater than {} ({b})", names.0, names.1),
+            format!("{} must not be greater than {}", names.0, names.1),
         ));
     }
     Ok(())
@@ -246,11 +246,7 @@ impl SearchRequest {
         {
             return Err(InvalidParam::new(
                 "price_min",
-                format!(
-                    "price_min ({}) is greater than price_max ({})",
-                    a.fen(),
-                    b.fen()
-                ),
+                "price_min must not be greater than price_max",
             ));
         }
         check_range(
@@ -272,7 +268,7 @@ impl SearchRequest {
         {
             return Err(InvalidParam::new(
                 "start_from",
-                format!("start_from ({a}) is after start_to ({b})"),
+                "start_from must not be after start_to",
             ));
         }
         if self.page == 0 {
@@ -281,10 +277,7 @@ impl SearchRequest {
         if self.per_page == 0 || self.per_page > MAX_PER_PAGE {
             return Err(InvalidParam::new(
                 "per_page",
-                format!(
-                    "must be between 1 and {MAX_PER_PAGE}, got {}",
-                    self.per_page
-                ),
+                format!("must be between 1 and {MAX_PER_PAGE}"),
             ));
         }
         Ok(())

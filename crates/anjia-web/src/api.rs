@@ -124,7 +124,7 @@ pub(crate) fn parse_id(raw: &str) -> Result<i64, AppError> {
         Ok(id) if id > 0 => Ok(id),
         _ => Err(AppError::BadParam(crate::params::BadParam {
             param: "id".into(),
-            reason: format!("{raw:?} is not a lot id (a positive whole number)"),
+            reason: "expected a lot id (a positive whole number)".into(),
         })),
     }
 }
@@ -134,7 +134,7 @@ pub(crate) async fn load_detail(state: &AppState, id: i64) -> Result<LotDetail, 
         .store
         .posting(id)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("no lot with id {id}")))?;
+        .ok_or_else(|| AppError::NotFound("no lot with the id given".into()))?;
     let siblings = state.store.asset_postings(p.asset_id).await?;
     Ok(detail_of(&p, &siblings, (state.clock)()))
 }

@@ -145,7 +145,7 @@ impl AppError {
             status: status.as_u16(),
             detail,
             parameter: match self {
-                AppError::BadParam(b) => Some(b.param.clone()),
+                AppError::BadParam(b) if !b.param.is_empty() => Some(b.param.clone()),
                 _ => None,
             },
             permission: match self {

@@ -82,10 +82,9 @@ pub fn parse_nearby(query: &str) -> Result<NearbyQuery, BadParam> {
         let key = k.as_ref();
         let v = v.trim();
         if !matches!(key, "lng" | "lat" | "crs" | "page" | "per_page" | "go" | "") {
-            // Unknown names are echoed (they are the client's field names, not its values),
-            // cut short.
-            let name: String = key.chars().take(40).collect();
-            return Err(bad(&name, "unknown parameter"));
+            // An unknown name is echoed only when it looks like a parameter name: a value pasted
+            // after `?` (a phone number, an ID number) becomes a name too (PRV-20).
+            return Err(BadParam::unknown(key));
         }
         if v.is_empty() || matches!(key, "go" | "") {
             continue;
@@ -444,10 +443,13 @@ mod tests {
             ("lng=116.4&lat=39.9&per_page=101", "per_page"),
             ("lng=116.4&lng=116.5&lat=39.9", "lng"),
             ("lng=116.4&lat=39.9&q=x", "q"),
+            ("lng=116.4&lat=39.9&17725839146", ""),
+            ("lng=116.4&lat=39.9&%E7%A6%A4=1", ""),
+            ("lng=116.4&lat=39.9&Zoom=1", ""),
         ] {
             let e = parse_nearby(qs).unwrap_err();
             assert_eq!(e.param, param, "{qs}: {e}");
-            for secret in ["116.4", "39.9", "181.5", "91"] {
+            for secret in ["116.4", "39.9", "181.5", "91", "1772583", "禤", "Zoom"] {
                 assert!(!e.reason.contains(secret), "{qs}: {e}");
             }
         }

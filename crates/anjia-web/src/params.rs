@@ -22,13 +22,49 @@ use time::Date;
 use time::macros::format_description;
 
 /// A query parameter that could not be understood.
+///
+/// Neither field ever holds the value sent (PRV-20: error bodies never echo what the request
+/// carried): `param` is one of our parameter names, or an unknown name only when it passes
+/// [`is_safe_name`] (otherwise empty), and `reason` names the expected form.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("parameter `{param}`: {reason}")]
+#[error("{}", self.describe())]
 pub struct BadParam {
-    /// The parameter's name as sent.
+    /// The parameter's name as sent, or empty for an unrecognised name that is not echoed.
     pub param: String,
-    /// What is wrong with it.
+    /// What is wrong with it (never the value).
     pub reason: String,
+}
+
+impl BadParam {
+    fn describe(&self) -> String {
+        if self.param.is_empty() {
+            self.reason.clone()
+        } else {
+            format!("parameter `{}`: {}", self.param, self.reason)
+        }
+    }
+
+    /// An unknown parameter: named only when the name passes [`is_safe_name`], otherwise
+    /// "an unrecognised parameter" (a phone number pasted after `?` becomes a name).
+    pub fn unknown(name: &str) -> BadParam {
+        if is_safe_name(name) {
+            bad(name, "unknown parameter")
+        } else {
+            bad(
+                "",
+                "an unrecognised parameter (names are lower-case letters and `_`)",
+            )
+        }
+    }
+}
+
+/// Whether a name sent by the client may be echoed in an error: 1–40 of `a-z`, `_`, `:` (no
+/// digits, no other characters), the alphabet of our parameter names and purpose ids.
+pub fn is_safe_name(name: &str) -> bool {
+    (1..=40).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b':')
 }
 
 fn bad(param: &str, reason: impl Into<String>) -> BadParam {
@@ -56,19 +92,19 @@ pub fn parse_search(query: &str) -> Result<SearchRequest, BadParam> {
     for (k, v) in form_urlencoded::parse(query.as_bytes()) {
         let v = v.trim();
         let key = k.as_ref();
+        if !known(key) {
+            return Err(BadParam::unknown(key));
+        }
+        // Empty values come from untouched form fields: they mean "no filter".
+        if v.is_empty() {
+            continue;
+        }
         // Single-valued parameters given twice are ambiguous: refuse rather than pick one.
-        if !v.is_empty() && !MULTI.contains(&key) {
+        if !MULTI.contains(&key) {
             if seen.iter().any(|s| s == key) {
                 return Err(bad(key, "is given more than once; give it once"));
             }
             seen.push(key.to_string());
-        }
-        // Empty values come from untouched form fields: they mean "no filter".
-        if v.is_empty() {
-            if known(key) {
-                continue;
-            }
-            return Err(bad(key, "unknown parameter"));
         }
         match key {
             "q" => {
@@ -78,12 +114,17 @@ pub fn parse_search(query: &str) -> Result<SearchRequest, BadParam> {
                 req.q = Some(v.to_string());
             }
             "region" => {
-                req.region = Some(RegionCode::parse(v).map_err(|e| bad("region", e.to_string()))?)
+                req.region = Some(RegionCode::parse(v).map_err(|_| {
+                    bad(
+                        "region",
+                        "expected a six-digit GB/T 2260 region code (e.g. 110105; province part 11–91)",
+                    )
+                })?)
             }
             "type" => {
                 for s in split(v) {
                     let t = PropertyType::parse(s).ok_or_else(|| {
-                        bad("type", format!("{s:?} is not one of {}", codes(PropertyType::ALL.iter().map(|t| t.as_str()))))
+                        bad("type", format!("expected one of {}", codes(PropertyType::ALL.iter().map(|t| t.as_str()))))
                     })?;
                     if !req.property_types.contains(&t) {
                         req.property_types.push(t);
@@ -93,7 +134,7 @@ pub fn parse_search(query: &str) -> Result<SearchRequest, BadParam> {
             "round" => {
                 for s in split(v) {
                     let r = Round::parse(s).ok_or_else(|| {
-                        bad("round", format!("{s:?} is not one of {}", codes(Round::ALL.iter().map(|r| r.as_str()))))
+                        bad("round", format!("expected one of {}", codes(Round::ALL.iter().map(|r| r.as_str()))))
                     })?;
                     if !req.rounds.contains(&r) {
                         req.rounds.push(r);
@@ -103,7 +144,7 @@ pub fn parse_search(query: &str) -> Result<SearchRequest, BadParam> {
             "status" => {
                 for s in split(v) {
                     let st = LotState::parse(s).ok_or_else(|| {
-                        bad("status", format!("{s:?} is not one of {}", codes(LotState::all_codes())))
+                        bad("status", format!("expected one of {}", codes(LotState::all_codes())))
                     })?;
                     if !req.statuses.contains(&st) {
                         req.statuses.push(st);
@@ -120,12 +161,12 @@ pub fn parse_search(query: &str) -> Result<SearchRequest, BadParam> {
             "start_to" => req.start_to = Some(date(key, v)?),
             "sort" => {
                 req.sort = Sort::parse(v).ok_or_else(|| {
-                    bad("sort", format!("{v:?} is not one of relevance, start_asc, start_desc, price_asc, price_desc, discount_asc, discount_desc"))
+                    bad("sort", format!("expected one of relevance, start_asc, start_desc, price_asc, price_desc, discount_asc, discount_desc"))
                 })?
             }
             "page" => req.page = positive(key, v, 100_000)?,
             "per_page" => req.per_page = positive(key, v, 100)?,
-            other => return Err(bad(other, "unknown parameter")),
+            other => return Err(BadParam::unknown(other)),
         }
     }
     if let (Some(lo), Some(hi)) = (req.price_min, req.price_max)
@@ -133,11 +174,7 @@ pub fn parse_search(query: &str) -> Result<SearchRequest, BadParam> {
     {
         return Err(bad(
             "price_min",
-            format!(
-                "{} is greater than price_max {}",
-                lo.format_wan(),
-                hi.format_wan()
-            ),
+            "must not be greater than price_max (both in 万元)",
         ));
     }
     req.validate().map_err(|e| bad(e.param, e.reason))?;
@@ -184,9 +221,9 @@ fn codes<'a>(it: impl Iterator<Item = &'a str>) -> String {
 fn number(param: &str, v: &str) -> Result<f64, BadParam> {
     let x: f64 = v
         .parse()
-        .map_err(|_| bad(param, format!("{v:?} is not a number")))?;
+        .map_err(|_| bad(param, "expected a number ≥ 0 (e.g. 0.7 or 90)"))?;
     if !x.is_finite() || x < 0.0 {
-        return Err(bad(param, format!("{v:?} must be a finite number ≥ 0")));
+        return Err(bad(param, "expected a finite number ≥ 0 (e.g. 0.7 or 90)"));
     }
     Ok(x)
 }
@@ -196,7 +233,7 @@ fn wan(param: &str, v: &str) -> Result<Money, BadParam> {
     let err = || {
         bad(
             param,
-            format!("{v:?} is not an amount in 万元 (e.g. 200 or 85.5)"),
+            "expected an amount in 万元 (e.g. 200 or 85.5; at most 8 digits before the point and 4 after)",
         )
     };
     let (int, frac) = v.split_once('.').unwrap_or((v, ""));
@@ -222,14 +259,17 @@ fn wan(param: &str, v: &str) -> Result<Money, BadParam> {
 
 fn date(param: &str, v: &str) -> Result<Date, BadParam> {
     Date::parse(v, format_description!("[year]-[month]-[day]"))
-        .map_err(|_| bad(param, format!("{v:?} is not a date of the form YYYY-MM-DD")))
+        .map_err(|_| bad(param, "expected a date of the form YYYY-MM-DD"))
 }
 
 fn positive(param: &str, v: &str, max: i64) -> Result<u32, BadParam> {
     match v.parse::<i64>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n as u32),
-        Ok(n) => Err(bad(param, format!("{n} must be between 1 and {max}"))),
-        Err(_) => Err(bad(param, format!("{v:?} is not a whole number"))),
+        Ok(_) => Err(bad(param, format!("must be between 1 and {max}"))),
+        Err(_) => Err(bad(
+            param,
+            format!("expected a whole number between 1 and {max}"),
+        )),
     }
 }
 
@@ -366,15 +406,71 @@ mod tests {
     fn messages_use_the_units_users_type() {
         let e = parse_search("price_min=500&price_max=100").unwrap_err();
         assert!(
-            e.reason.contains("500万") && e.reason.contains("100万"),
+            e.reason.contains("price_max") && e.reason.contains("万元"),
             "{e}"
         );
         let e = parse_search("per_page=0").unwrap_err();
         assert!(e.reason.contains("between 1 and 100"), "{e}");
         assert!(!e.reason.contains("100000"), "{e}");
         let e = parse_search("region=000000").unwrap_err();
-        assert!(e.reason.contains("000000"), "{e}");
+        assert!(e.reason.contains("six-digit"), "{e}");
+        let e = parse_search("type=castle").unwrap_err();
+        assert!(e.reason.contains("residential, commercial"), "{e}");
         assert!(parse_search("type=residential&type=parking").is_ok());
+    }
+
+    #[test]
+    fn errors_never_echo_the_value() {
+        // PRV-20: a phone or ID number typed into any parameter never comes back.
+        let secret = "17725839146";
+        for p in [
+            "region",
+            "type",
+            "round",
+            "status",
+            "sort",
+            "price_min",
+            "price_max",
+            "discount_min",
+            "area_min",
+            "start_from",
+            "start_to",
+            "page",
+            "per_page",
+        ] {
+            for v in [secret, "禤燊龢", "-17725839146", "1772583914.6"] {
+                let Err(e) = parse_search(&format!("{p}={v}&price_max=0")) else {
+                    continue;
+                };
+                let shown = format!("{e} {}", e.param);
+                assert!(
+                    !shown.contains("1772583") && !shown.contains("禤"),
+                    "{p}: {shown}"
+                );
+            }
+        }
+        // A value pasted after `?` becomes a parameter name: not echoed unless it is a plain name.
+        for qs in [
+            secret,
+            "17725839146=1",
+            "禤燊龢",
+            "Name=x",
+            "a1=x",
+            "17725839146&q=x",
+        ] {
+            let e = parse_search(qs).unwrap_err();
+            assert_eq!(e.param, "", "{qs}");
+            assert!(
+                e.to_string().contains("unrecognised parameter"),
+                "{qs}: {e}"
+            );
+            assert!(!e.to_string().contains("1772583"), "{qs}: {e}");
+        }
+        let e = parse_search("bogus_name=1").unwrap_err();
+        assert_eq!(e.to_string(), "parameter `bogus_name`: unknown parameter");
+        // Repeated unknown names are refused as unknown, not echoed as repeated.
+        let e = parse_search("17725839146=1&17725839146=2").unwrap_err();
+        assert_eq!(e.param, "");
     }
 
     #[test]
