@@ -130,6 +130,29 @@ impl AppError {
         }
     }
 
+    /// The explanation shown to the client. Never a value the request carried (PRV-20): an
+    /// unknown purpose id is named only when it passes [`crate::params::is_safe_name`], and a
+    /// stale policy version is not repeated back.
+    fn client_detail(&self) -> String {
+        use crate::privacy::PrivacyError;
+        use anjia_privacy::consent::ConsentError;
+        match self {
+            AppError::Privacy(PrivacyError::Consent(ConsentError::UnknownPurpose(id))) => {
+                if crate::params::is_safe_name(id) {
+                    format!("unknown purpose id `{id}` (see /api/v1/privacy/policy)")
+                } else {
+                    "an unknown purpose id (purpose ids are lower-case letters, `_` and `:`; \
+                     see /api/v1/privacy/policy)"
+                        .to_string()
+                }
+            }
+            AppError::Privacy(PrivacyError::NotCurrentVersion { current, .. }) => format!(
+                "the policy version sent is not the current version {current} (see /api/v1/privacy/policy)"
+            ),
+            _ => self.to_string(),
+        }
+    }
+
     /// The problem document for this error; internal errors are logged here and not described.
     pub fn problem(&self) -> Problem {
         let (status, slug, title) = self.kind();
@@ -137,7 +160,7 @@ impl AppError {
             tracing::error!(error = ?self, "request failed");
             "The server could not complete the request; it has been logged.".to_string()
         } else {
-            self.to_string()
+            self.client_detail()
         };
         Problem {
             type_: format!("{PROBLEM_BASE}{slug}"),

@@ -7,14 +7,15 @@
 
 use crate::AppState;
 use crate::error::{AppError, Problem};
+use crate::params::is_safe_name;
 use crate::privacy::{ConsentChange, Privacy, PrivacyError, SubjectId, SubjectKind};
 use crate::subject::{Subject, check_same_origin};
 use anjia_privacy::consent::{ConsentState, Purpose, Surface};
 use anjia_privacy::policy::PolicyVersion;
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::JsonRejection;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, header};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -184,6 +185,102 @@ pub(crate) async fn record_search(state: &AppState, subject: &Subject, query: Op
     }
 }
 
+/// The fields of [`ConsentsRequest`].
+const CONSENT_FIELDS: &str = "accept_policy_version, grant, withdraw";
+
+/// Reads a [`ConsentsRequest`] from a JSON body. The error names the field at fault and the form
+/// expected, never a value (PRV-20: serde_json's own messages quote the values, e.g. `invalid
+/// type: string "…"`); an unknown field's name is echoed only when it passes
+/// [`is_safe_name`].
+pub(crate) fn parse_consents_body(
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<ConsentsRequest, String> {
+    let json_ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            let mime = v
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+        .unwrap_or(false);
+    if !json_ct {
+        return Err("expected a request body with Content-Type: application/json".into());
+    }
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
+        if e.is_eof() {
+            "request body is not valid JSON (it ends too early)".to_string()
+        } else {
+            format!(
+                "request body is not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            )
+        }
+    })?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(format!(
+            "request body: expected a JSON object with the fields {CONSENT_FIELDS}"
+        ));
+    };
+    let mut req = ConsentsRequest {
+        accept_policy_version: None,
+        grant: vec![],
+        withdraw: vec![],
+    };
+    for (k, v) in map {
+        match k.as_str() {
+            "accept_policy_version" => {
+                req.accept_policy_version = match v {
+                    serde_json::Value::Null => None,
+                    serde_json::Value::String(s) => Some(s),
+                    _ => {
+                        return Err(
+                            "field `accept_policy_version`: expected a policy version (a string)"
+                                .into(),
+                        );
+                    }
+                }
+            }
+            "grant" | "withdraw" => {
+                let ids = match v {
+                    serde_json::Value::Array(items) => items
+                        .into_iter()
+                        .map(|i| match i {
+                            serde_json::Value::String(s) => Some(s),
+                            _ => None,
+                        })
+                        .collect::<Option<Vec<String>>>(),
+                    _ => None,
+                }
+                .ok_or_else(|| format!("field `{k}`: expected a list of purpose ids (strings)"))?;
+                if k == "grant" {
+                    req.grant = ids;
+                } else {
+                    req.withdraw = ids;
+                }
+            }
+            other if is_safe_name(other) => {
+                return Err(format!(
+                    "request body: unknown field `{other}` (expected {CONSENT_FIELDS})"
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "request body: unknown field (expected {CONSENT_FIELDS})"
+                ));
+            }
+        }
+    }
+    Ok(req)
+}
+
 pub(crate) fn parse_purposes(ids: &[String]) -> Result<Vec<Purpose>, AppError> {
     ids.iter()
         .map(|id| Purpose::parse(id).map_err(|e| AppError::Privacy(PrivacyError::Consent(e))))
@@ -271,12 +368,12 @@ pub async fn post_consents(
     State(state): State<AppState>,
     headers: HeaderMap,
     subject: Subject,
-    body: Result<Json<ConsentsRequest>, JsonRejection>,
+    body: Bytes,
 ) -> Result<Json<ConsentsResponse>, AppError> {
     check_same_origin(&headers).map_err(|_| {
         AppError::CrossSite("consent changes are accepted only from this site".into())
     })?;
-    let Json(req) = body.map_err(|e| AppError::BadBody(e.body_text()))?;
+    let req = parse_consents_body(&headers, &body).map_err(AppError::BadBody)?;
     let grant = parse_purposes(&req.grant)?;
     let withdraw = parse_purposes(&req.withdraw)?;
     let privacy = &state.privacy;
@@ -409,4 +506,91 @@ pub async fn policy(State(state): State<AppState>) -> Json<PolicyResponse> {
         &state.privacy,
         state.privacy.current_policy(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn json_headers() -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        h
+    }
+
+    #[test]
+    fn consent_body_errors_name_the_field_never_the_value() {
+        let secret = "17725839146";
+        let h = json_headers();
+        for (body, expect) in [
+            (
+                format!(r#"{{"grant": "{secret}"}}"#),
+                "field `grant`: expected a list of purpose ids",
+            ),
+            (
+                format!(r#"{{"withdraw": [{secret}]}}"#),
+                "field `withdraw`: expected a list",
+            ),
+            (
+                format!(r#"{{"accept_policy_version": ["{secret}"]}}"#),
+                "field `accept_policy_version`: expected a policy version",
+            ),
+            (
+                format!(r#"{{"phone": "{secret}"}}"#),
+                "request body: unknown field `phone`",
+            ),
+            (
+                format!(r#"{{"{secret}": 1}}"#),
+                "request body: unknown field (expected",
+            ),
+            (format!(r#"{{"grant": ["{secret}"#), "not valid JSON"),
+            (
+                format!(r#"{{"grant": [{secret}x]}}"#),
+                "not valid JSON (line 1, column",
+            ),
+            (secret.to_string(), "expected a JSON object"),
+            (format!("\"{secret}\""), "expected a JSON object"),
+        ] {
+            let e = parse_consents_body(&h, body.as_bytes()).unwrap_err();
+            assert!(e.contains(expect), "{e}");
+            assert!(!e.contains("1772583"), "{e}");
+        }
+        let e = parse_consents_body(&HeaderMap::new(), b"{}").unwrap_err();
+        assert!(e.contains("application/json"), "{e}");
+        let r = parse_consents_body(
+            &h,
+            br#"{"accept_policy_version": "2024-01-01", "grant": ["search_history"], "withdraw": []}"#,
+        )
+        .unwrap();
+        assert_eq!(r.accept_policy_version.as_deref(), Some("2024-01-01"));
+        assert_eq!(r.grant, vec!["search_history".to_string()]);
+        assert!(r.withdraw.is_empty());
+    }
+
+    #[test]
+    fn unknown_purposes_and_stale_versions_are_not_echoed() {
+        let e = parse_purposes(&["17725839146".to_string()]).unwrap_err();
+        let d = e.problem().detail;
+        assert!(
+            d.contains("an unknown purpose id") && !d.contains("1772583"),
+            "{d}"
+        );
+        let e = parse_purposes(&["marketing_spam".to_string()]).unwrap_err();
+        assert!(e.problem().detail.contains("`marketing_spam`"));
+        let e = AppError::Privacy(PrivacyError::NotCurrentVersion {
+            offered: "17725839146".into(),
+            current: "2025-01-01".into(),
+        });
+        let p = e.problem();
+        assert_eq!(p.status, 409);
+        assert!(
+            p.detail.contains("2025-01-01") && !p.detail.contains("1772583"),
+            "{}",
+            p.detail
+        );
+    }
 }
