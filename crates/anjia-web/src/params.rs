@@ -161,7 +161,7 @@ pub fn parse_search(query: &str) -> Result<SearchRequest, BadParam> {
             "start_to" => req.start_to = Some(date(key, v)?),
             "sort" => {
                 req.sort = Sort::parse(v).ok_or_else(|| {
-                    bad("sort", format!("expected one of relevance, start_asc, start_desc, price_asc, price_desc, discount_asc, discount_desc"))
+                    bad("sort", "expected one of relevance, start_asc, start_desc, price_asc, price_desc, discount_asc, discount_desc")
                 })?
             }
             "page" => req.page = positive(key, v, 100_000)?,
