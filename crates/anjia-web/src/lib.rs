@@ -117,6 +117,25 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(10),
         ))
         .layer(RequestBodyLimitLayer::new(64 * 1024))
+        .layer(axum::middleware::from_fn(strict_transport_security))
+}
+
+/// `Strict-Transport-Security: max-age=31536000` (one year, RFC 6797) on every response to a
+/// request that came over TLS — directly or through a proxy saying so (PRV-33). Browsers ignore
+/// the header over plain HTTP, where it is not sent.
+async fn strict_transport_security(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let tls = subject::came_over_tls(req.headers(), req.uri());
+    let mut res = next.run(req).await;
+    if tls {
+        res.headers_mut().insert(
+            axum::http::header::STRICT_TRANSPORT_SECURITY,
+            axum::http::HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    res
 }
 
 /// Serves the router on `listener` until `shutdown` resolves.

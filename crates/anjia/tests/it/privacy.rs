@@ -386,7 +386,31 @@ async fn privacy_page_shows_every_clause_and_the_history(s: &'static TestServer)
     }
 }
 
+/// PRV-33: HSTS on responses to requests that came over TLS (here: through a proxy saying so),
+/// never over plain HTTP.
+async fn hsts_only_behind_tls(s: &'static TestServer) {
+    let plain = client()
+        .get(format!("{}/privacy", s.base))
+        .send()
+        .await
+        .expect("GET /privacy");
+    assert!(plain.headers().get("strict-transport-security").is_none());
+    let tls = client()
+        .get(format!("{}/privacy", s.base))
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .expect("GET /privacy behind TLS");
+    assert_eq!(
+        tls.headers()
+            .get("strict-transport-security")
+            .and_then(|v| v.to_str().ok()),
+        Some("max-age=31536000")
+    );
+}
+
 both!(
+    hsts_only_behind_tls,
     consent_changes_over_the_api_take_effect_at_once,
     no_cookie_before_acceptance_and_one_click_withdrawal,
     cross_site_consent_posts_are_refused,
