@@ -990,32 +990,10 @@ impl Privacy {
         change: &ConsentChange,
         surface: Surface,
     ) -> Result<ConsentState, PrivacyError> {
-        let version = self.current_policy();
         let now = self.now();
-        let mut events = Vec::new();
         let pseudonym = self.pseudonym(subject).await?;
         let sref = SubjectRef::parse(pseudonym.as_str())?;
-        if let Some(ticked) = &change.accept {
-            events.extend(GeneralAcceptance::new(version, ticked, surface, now)?.events(&sref));
-        }
-        for p in &change.grant {
-            events.push(ConsentEvent::grant(
-                sref.clone(),
-                p.clone(),
-                version,
-                surface,
-                now,
-            )?);
-        }
-        for p in &change.withdraw {
-            events.push(ConsentEvent::withdraw(
-                sref.clone(),
-                p.clone(),
-                version,
-                surface,
-                now,
-            ));
-        }
+        let events = self.build_consent_events(&sref, change, surface, now)?;
         self.append_events(&pseudonym, &events).await?;
         let state = self.consent_state(Some(subject)).await?;
         // Withdrawing search history (or the policy itself) also deletes what was recorded under
@@ -1044,6 +1022,56 @@ impl Privacy {
             }
         }
         Ok(state)
+    }
+
+    /// The consent records `change` would append for `subject` at `now`, checked against the
+    /// current policy (the validation [`Privacy::change_consent`] does before storing anything).
+    fn build_consent_events(
+        &self,
+        sref: &SubjectRef,
+        change: &ConsentChange,
+        surface: Surface,
+        now: OffsetDateTime,
+    ) -> Result<Vec<ConsentEvent>, PrivacyError> {
+        let version = self.current_policy();
+        let mut events = Vec::new();
+        if let Some(ticked) = &change.accept {
+            events.extend(GeneralAcceptance::new(version, ticked, surface, now)?.events(sref));
+        }
+        for p in &change.grant {
+            events.push(ConsentEvent::grant(
+                sref.clone(),
+                p.clone(),
+                version,
+                surface,
+                now,
+            )?);
+        }
+        for p in &change.withdraw {
+            events.push(ConsentEvent::withdraw(
+                sref.clone(),
+                p.clone(),
+                version,
+                surface,
+                now,
+            ));
+        }
+        Ok(events)
+    }
+
+    /// Checks `change` without storing anything, so that a request that will be refused does not
+    /// first create a subject (data minimisation; newcomer finding).
+    ///
+    /// # Errors
+    /// As [`Privacy::change_consent`]'s validation: [`PrivacyError::Consent`].
+    pub fn validate_change(
+        &self,
+        change: &ConsentChange,
+        surface: Surface,
+    ) -> Result<(), PrivacyError> {
+        let probe = SubjectRef::parse(&"0".repeat(32))?;
+        self.build_consent_events(&probe, change, surface, self.now())
+            .map(|_| ())
     }
 
     async fn append_events(
@@ -1709,6 +1737,25 @@ mod tests {
             .await
             .unwrap();
         assert!(!st.is_granted(&Purpose::SearchHistory));
+    }
+
+    #[tokio::test]
+    async fn validate_change_refuses_what_change_consent_refuses_without_storing() {
+        let (p, store, _d) = service().await;
+        let bad = ConsentChange {
+            accept: Some(vec![Purpose::PreciseLocation]),
+            ..ConsentChange::default()
+        };
+        assert!(matches!(
+            p.validate_change(&bad, Surface::Api),
+            Err(PrivacyError::Consent(_))
+        ));
+        let good = ConsentChange {
+            accept: Some(vec![Purpose::SearchHistory]),
+            ..ConsentChange::default()
+        };
+        p.validate_change(&good, Surface::Api).unwrap();
+        assert!(store.subjects_after("", 10).await.unwrap().is_empty());
     }
 
     #[tokio::test]

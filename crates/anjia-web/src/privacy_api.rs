@@ -388,25 +388,6 @@ pub async fn post_consents(
         .into());
     }
     let accepting = req.accept_policy_version.is_some();
-    let mut subject = known_subject(privacy, subject).await?;
-    let mut issued = None;
-    if subject.is_none() {
-        if !accepting {
-            return Err(consent_required(current));
-        }
-        let id = privacy.new_subject(SubjectKind::Visitor).await?;
-        issued = Some(id.clone());
-        subject = Some(id);
-    }
-    let Some(id) = subject else {
-        return Err(consent_required(current));
-    };
-    if !accepting && !grant.is_empty() {
-        let cs = privacy.consent_state(Some(&id)).await?;
-        if cs.accepted_version().is_none() {
-            return Err(consent_required(current));
-        }
-    }
     let change = if accepting {
         ConsentChange {
             accept: Some(grant),
@@ -420,6 +401,26 @@ pub async fn post_consents(
             withdraw,
         }
     };
+    privacy.validate_change(&change, Surface::Api)?;
+    let mut subject = known_subject(privacy, subject).await?;
+    let mut issued = None;
+    if subject.is_none() {
+        if !accepting {
+            return Err(consent_required(current));
+        }
+        let id = privacy.new_subject(SubjectKind::Visitor).await?;
+        issued = Some(id.clone());
+        subject = Some(id);
+    }
+    let Some(id) = subject else {
+        return Err(consent_required(current));
+    };
+    if !accepting && !change.grant.is_empty() {
+        let cs = privacy.consent_state(Some(&id)).await?;
+        if cs.accepted_version().is_none() {
+            return Err(consent_required(current));
+        }
+    }
     privacy.change_consent(&id, &change, Surface::Api).await?;
     Ok(Json(
         consents_response(&state, Some(&id), issued.as_ref()).await?,

@@ -288,17 +288,10 @@ pub async fn consent_post(
     let mut subject = known_subject(privacy, subject).await?;
     let mut issued = None;
     let change = match action.as_str() {
-        "accept" => {
-            if subject.is_none() {
-                let id = privacy.new_subject(SubjectKind::Visitor).await?;
-                issued = Some(id.clone());
-                subject = Some(id);
-            }
-            ConsentChange {
-                accept: Some(purposes),
-                ..ConsentChange::default()
-            }
-        }
+        "accept" => ConsentChange {
+            accept: Some(purposes),
+            ..ConsentChange::default()
+        },
         "grant" => ConsentChange {
             grant: purposes,
             ..ConsentChange::default()
@@ -313,6 +306,13 @@ pub async fn consent_post(
             )));
         }
     };
+    // Refuse an invalid change before creating anything (no subject for a refused request).
+    privacy.validate_change(&change, Surface::Web)?;
+    if action == "accept" && subject.is_none() {
+        let id = privacy.new_subject(SubjectKind::Visitor).await?;
+        issued = Some(id.clone());
+        subject = Some(id);
+    }
     let Some(id) = subject else {
         if action == "withdraw" {
             // Nothing was granted without a subject: nothing to withdraw.
