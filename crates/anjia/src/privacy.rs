@@ -231,3 +231,57 @@ pub fn parse_context(s: &str) -> anyhow::Result<(String, String)> {
         _ => bail!("--context must be TABLE.COLUMN, e.g. orders.recipient_phone"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anjia_web::privacy::SubjectKind;
+
+    #[tokio::test]
+    async fn a_missing_key_file_is_created_only_while_nothing_depends_on_keys() {
+        if keys_from_env() {
+            return; // keys come from the environment: no key file involved
+        }
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let config = Config {
+            database_url: format!("sqlite://{}", dir.path().join("anjia.db").display()),
+            keys_file: dir.path().join("keys.toml"),
+            ..Config::default()
+        };
+        let store = Store::connect(&config.database_url).await.expect("store");
+        store.migrate().await.expect("migrate");
+        // First start: nothing to protect, so the key file is generated.
+        let privacy = open_privacy(&config, &store, true)
+            .await
+            .expect("first start");
+        assert!(config.keys_file.exists());
+        privacy
+            .new_subject(SubjectKind::Visitor)
+            .await
+            .expect("subject");
+        drop(privacy);
+        // The key file is lost while the vault holds wrapped keys: refuse, create nothing.
+        std::fs::remove_file(&config.keys_file).expect("remove the key file");
+        let err = open_privacy(&config, &store, true)
+            .await
+            .err()
+            .expect("refused without the key file");
+        assert!(
+            format!("{err:#}").contains("restore the key file"),
+            "{err:#}"
+        );
+        assert!(!config.keys_file.exists(), "no new key file was written");
+    }
+
+    #[test]
+    fn storage_outside_mainland_china_refuses_to_start() {
+        let at = |region: &str| Config {
+            storage_region: region.to_string(),
+            ..Config::default()
+        };
+        assert!(check_storage(&at("CN-BJ")).is_ok());
+        for outside in ["HK", "CN-HK", "TW", "us-east-1", ""] {
+            assert!(check_storage(&at(outside)).is_err(), "{outside} accepted");
+        }
+    }
+}
