@@ -264,8 +264,7 @@ mod tests {
         std::fs::remove_file(&config.keys_file).expect("remove the key file");
         let err = open_privacy(&config, &store, true)
             .await
-            .err()
-            .expect("refused without the key file");
+            .expect_err("refused without the key file");
         assert!(
             format!("{err:#}").contains("restore the key file"),
             "{err:#}"
