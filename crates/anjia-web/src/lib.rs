@@ -3,6 +3,7 @@
 //! Nothing here stores or indexes data itself: handlers call [`anjia_store::Store`] and
 //! [`anjia_search::SearchIndex`].
 
+pub mod accounts;
 pub mod api;
 pub mod error;
 pub mod nearby;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub clock: Clock,
     /// The privacy mechanisms (consent, keys, audit, search history).
     pub privacy: Privacy,
+    /// Linked-login providers (none unless configured).
+    pub oauth: accounts::oauth::OAuthProviders,
 }
 
 impl AppState {
@@ -51,7 +54,14 @@ impl AppState {
             index,
             clock: Arc::new(OffsetDateTime::now_utc),
             privacy,
+            oauth: accounts::oauth::OAuthProviders::default(),
         }
+    }
+
+    /// The same state with these linked-login providers.
+    pub fn with_oauth(mut self, oauth: accounts::oauth::OAuthProviders) -> AppState {
+        self.oauth = oauth;
+        self
     }
 }
 

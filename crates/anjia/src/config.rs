@@ -11,9 +11,20 @@
 //! | `keys_file` | `ANJIA_KEYS_FILE` | `var/keys.toml` | key file (KEKs, blind-index key, audit signing seed), mode 0600, created by the first `serve`/`migrate`; unused when `ANJIA_KEK_CURRENT` is set (keys from the environment, see `anjia_privacy::crypto`) |
 //! | `vault_url` | `ANJIA_VAULT_URL` | `keys.db` beside a SQLite database | the key vault: a database of its own (required for PostgreSQL) |
 //! | `storage_region` | `ANJIA_STORAGE_REGION` | `CN-BJ` | where the databases, vault and backups are stored: an ISO 3166-2:CN mainland code or a mainland cloud region; anything else refuses to start (PRV-36) |
+//! | `public_url` | `ANJIA_PUBLIC_URL` | none | the site's public base URL (`https://anjia.example`); required when a linked-login provider is configured (OAuth redirect URIs are built from it) |
+//! | `[oauth.<id>]` | — | none | a linked-login provider (see below) |
+//!
+//! # Linked-login providers
+//! `[oauth.<id>]` tables configure OAuth 2.0 providers; `<id>` must be a login recipient of
+//! `data/privacy/third-parties.toml` (`login_wechat`, `login_alipay`). Keys: `authorize_url`,
+//! `token_url`, `userinfo_url`, `client_id`, and optionally the userinfo member names
+//! `user_id_field` (default `sub`), `nickname_field` (`nickname`), `avatar_field` (`avatar`). The
+//! client secret comes only from the environment variable `ANJIA_OAUTH_<ID>_CLIENT_SECRET`
+//! (`<ID>` upper-cased); a `client_secret` in the file is refused, and a provider without its
+//! variable refuses to start.
 //!
 //! Secrets come only from the environment: a `database_url` or `vault_url` with a password in the
-//! TOML file is refused. The key variables `ANJIA_KEK_*`, `ANJIA_BLIND_INDEX_KEY` and
+//! TOML file is refused, as is an OAuth `client_secret`. The key variables `ANJIA_KEK_*`, `ANJIA_BLIND_INDEX_KEY` and
 //! `ANJIA_AUDIT_SIGNING_SEED` are read by the key ring, not as configuration.
 
 use anyhow::{Context, bail};
@@ -45,6 +56,94 @@ pub struct Config {
     pub vault_url: Option<String>,
     /// Region of every storage location (checked to be in mainland China at startup).
     pub storage_region: String,
+    /// The site's public base URL, e.g. `https://anjia.example` (no trailing slash needed).
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Linked-login providers by registry recipient id (`[oauth.<id>]`).
+    #[serde(default)]
+    pub oauth: std::collections::BTreeMap<String, OAuthProviderConfig>,
+}
+
+/// One `[oauth.<id>]` table. The secret is not part of the file: see the module docs.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthProviderConfig {
+    /// Authorization endpoint (https; plain http only to the loopback interface).
+    pub authorize_url: String,
+    /// Token endpoint.
+    pub token_url: String,
+    /// Userinfo endpoint (GET with the bearer access token).
+    pub userinfo_url: String,
+    /// Client id issued by the provider.
+    pub client_id: String,
+    /// Userinfo member holding the provider's user id (default `sub`; WeChat `openid`).
+    #[serde(default)]
+    pub user_id_field: Option<String>,
+    /// Userinfo member holding the nickname (default `nickname`).
+    #[serde(default)]
+    pub nickname_field: Option<String>,
+    /// Userinfo member holding the avatar URL (default `avatar`; WeChat `headimgurl`).
+    #[serde(default)]
+    pub avatar_field: Option<String>,
+}
+
+/// The environment variable holding provider `id`'s client secret: `ANJIA_OAUTH_<ID>_CLIENT_SECRET`.
+pub fn oauth_secret_var(id: &str) -> String {
+    format!("ANJIA_OAUTH_{}_CLIENT_SECRET", id.to_ascii_uppercase())
+}
+
+impl Config {
+    /// The configured linked-login providers as [`anjia_web::accounts::oauth::ProviderSettings`],
+    /// each secret read through `env` (normally `std::env::var`) from [`oauth_secret_var`], the
+    /// redirect URI built from `public_url`.
+    ///
+    /// # Errors
+    /// Providers without `public_url`, an unusable `public_url`, a missing or empty secret
+    /// variable (named).
+    pub fn oauth_providers(
+        &self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Vec<anjia_web::accounts::oauth::ProviderSettings>> {
+        use anjia_web::accounts::oauth::{ProviderSettings, UserinfoFields};
+        if self.oauth.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Some(base) = self.public_url.as_deref() else {
+            bail!(
+                "[oauth.*] providers need `public_url` (ANJIA_PUBLIC_URL): redirect URIs are built from it"
+            );
+        };
+        let base = base.trim().trim_end_matches('/');
+        if !(base.starts_with("https://") || base.starts_with("http://")) {
+            bail!("public_url must be an absolute http(s) URL");
+        }
+        let defaults = UserinfoFields::default();
+        let mut out = Vec::new();
+        for (id, p) in &self.oauth {
+            let var = oauth_secret_var(id);
+            let secret = env(&var).filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+                anyhow::anyhow!("oauth provider `{id}` is configured but {var} is not set")
+            })?;
+            out.push(ProviderSettings {
+                id: id.clone(),
+                authorize_url: p.authorize_url.clone(),
+                token_url: p.token_url.clone(),
+                userinfo_url: p.userinfo_url.clone(),
+                client_id: p.client_id.clone(),
+                client_secret: zeroize::Zeroizing::new(secret),
+                redirect_url: format!("{base}/account/oauth/{id}/callback"),
+                fields: UserinfoFields {
+                    user_id: p.user_id_field.clone().unwrap_or(defaults.user_id.clone()),
+                    nickname: p
+                        .nickname_field
+                        .clone()
+                        .unwrap_or(defaults.nickname.clone()),
+                    avatar: p.avatar_field.clone().unwrap_or(defaults.avatar.clone()),
+                },
+            });
+        }
+        Ok(out)
+    }
 }
 
 impl Default for Config {
@@ -59,6 +158,8 @@ impl Default for Config {
             keys_file: "var/keys.toml".into(),
             vault_url: None,
             storage_region: "CN-BJ".into(),
+            public_url: None,
+            oauth: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -103,6 +204,15 @@ impl Config {
                     p.display()
                 );
             }
+            for (id, table) in from_file.oauth.iter().flatten() {
+                if table.contains_key("client_secret") {
+                    bail!(
+                        "{}: [oauth.{id}] contains client_secret; put secrets only in the environment ({})",
+                        p.display(),
+                        oauth_secret_var(id)
+                    );
+                }
+            }
             fig = fig.merge(Toml::file(p));
         }
         fig = fig.merge(Env::prefixed("ANJIA_").filter(|k| is_config_var(k.as_str())));
@@ -116,7 +226,8 @@ fn is_config_var(key: &str) -> bool {
     !(k.starts_with("kek_")
         || k == "blind_index_key"
         || k == "audit_signing_seed"
-        || k.starts_with("test_"))
+        || k.starts_with("test_")
+        || k.starts_with("oauth_"))
 }
 
 impl Config {
@@ -142,6 +253,7 @@ mod toml_check {
     pub struct Partial {
         pub database_url: Option<String>,
         pub vault_url: Option<String>,
+        pub oauth: Option<std::collections::BTreeMap<String, toml::Table>>,
     }
 }
 
@@ -156,6 +268,7 @@ mod tests {
         assert!(!is_config_var("BLIND_INDEX_KEY"));
         assert!(!is_config_var("AUDIT_SIGNING_SEED"));
         assert!(!is_config_var("TEST_PG_URL"));
+        assert!(!is_config_var("OAUTH_LOGIN_WECHAT_CLIENT_SECRET"));
         assert!(is_config_var("VAULT_URL"));
         let c = Config::default();
         assert_eq!(c.vault_url().unwrap(), "sqlite://var/keys.db");
@@ -190,5 +303,51 @@ mod tests {
         std::fs::write(&f, "listen = \"127.0.0.1:9\"\n").unwrap();
         assert_eq!(Config::load(Some(&f)).unwrap().listen, "127.0.0.1:9");
         assert!(Config::load(Some(&dir.path().join("missing.toml"))).is_err());
+    }
+
+    #[test]
+    fn oauth_providers_take_secrets_only_from_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("a.toml");
+        let table = "[oauth.login_wechat]\nauthorize_url = \"https://open.example/authorize\"\ntoken_url = \"https://open.example/token\"\nuserinfo_url = \"https://open.example/userinfo\"\nclient_id = \"wx1\"\nuser_id_field = \"openid\"\n";
+        std::fs::write(&f, format!("{table}client_secret = \"pw\"\n")).unwrap();
+        let e = Config::load(Some(&f)).unwrap_err().to_string();
+        assert!(
+            e.contains("client_secret") && e.contains("ANJIA_OAUTH_LOGIN_WECHAT_CLIENT_SECRET"),
+            "{e}"
+        );
+        assert!(!e.contains("pw\""), "{e}");
+        std::fs::write(&f, table).unwrap();
+        let c = Config::load(Some(&f)).unwrap();
+        assert_eq!(c.oauth["login_wechat"].client_id, "wx1");
+        let e = c.oauth_providers(|_| None).unwrap_err().to_string();
+        assert!(e.contains("public_url"), "{e}");
+        std::fs::write(
+            &f,
+            format!("public_url = \"https://anjia.example/\"\n{table}"),
+        )
+        .unwrap();
+        let c = Config::load(Some(&f)).unwrap();
+        let e = c.oauth_providers(|_| None).unwrap_err().to_string();
+        assert!(e.contains("ANJIA_OAUTH_LOGIN_WECHAT_CLIENT_SECRET"), "{e}");
+        let ps = c
+            .oauth_providers(|k| {
+                (k == "ANJIA_OAUTH_LOGIN_WECHAT_CLIENT_SECRET").then(|| "pw".to_string())
+            })
+            .unwrap();
+        assert_eq!(ps.len(), 1);
+        assert_eq!(
+            ps[0].redirect_url,
+            "https://anjia.example/account/oauth/login_wechat/callback"
+        );
+        assert_eq!(ps[0].fields.user_id, "openid");
+        assert_eq!(ps[0].fields.avatar, "avatar");
+        assert_eq!(&*ps[0].client_secret, "pw");
+        assert!(
+            Config::default()
+                .oauth_providers(|_| None)
+                .unwrap()
+                .is_empty()
+        );
     }
 }

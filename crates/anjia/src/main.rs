@@ -162,6 +162,12 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
         Command::Serve => {
             let started = std::time::Instant::now();
             anjia::privacy::check_storage(&cfg)?;
+            // Linked-login providers are checked before anything is opened: a misconfigured
+            // provider (unknown id, bad URL, missing secret variable) refuses to start.
+            let oauth = anjia_web::accounts::oauth::OAuthProviders::new(
+                cfg.oauth_providers(|k| std::env::var(k).ok())?,
+                &anjia_privacy::third_party::ThirdPartyRegistry::bundled()?,
+            )?;
             let (store, index) = anjia::prepare(&cfg, tty).await?;
             let privacy = anjia::privacy::open_privacy(&cfg, &store, true).await?;
             let listener = tokio::net::TcpListener::bind(&cfg.listen)
@@ -172,7 +178,7 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
                 %addr, lots = index.num_docs(), ready_after_ms = started.elapsed().as_millis() as u64,
                 "serving http://{addr}/"
             );
-            let state = anjia_web::AppState::new(store, index, privacy);
+            let state = anjia_web::AppState::new(store, index, privacy).with_oauth(oauth);
             anjia_web::serve(listener, state, async {
                 let _ = tokio::signal::ctrl_c().await;
             })

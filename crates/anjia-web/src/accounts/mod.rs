@@ -1,0 +1,3 @@
+//! Accounts and identity (issue 3; docs/ACCOUNTS-DESIGN.md).
+
+pub mod oauth;

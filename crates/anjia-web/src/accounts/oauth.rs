@@ -1,0 +1,761 @@
+//! Linked-account login (第三方关联账号): OAuth 2.0 authorization code grant (RFC 6749 §4.1) with
+//! PKCE S256 (RFC 7636), the way WeChat and Alipay web login work.
+//!
+//! # Providers
+//! A provider is configured in `anjia.toml` as `[oauth.<id>]` (see `crates/anjia/src/config.rs`)
+//! and becomes a [`ProviderSettings`]. Its id must be a recipient of the third-party registry
+//! (`data/privacy/third-parties.toml`: `login_wechat`, `login_alipay`) — the provider receives the
+//! authorization code and returns the user's profile, an outbound flow of PI that must be declared
+//! (PIPL Art. 23; PRV-12, PRV-35). [`OAuthProviders::new`] refuses any other id.
+//!
+//! # Minimum collection (PRV-02)
+//! From the provider's userinfo document only three members are read: the provider's user id,
+//! the nickname and the avatar URL (member names configurable per provider, see
+//! [`UserinfoFields`]). Everything else in the document is dropped unread. The user id is never
+//! stored: only its keyed hash [`provider_user_index`] (HMAC-SHA256 with the blind-index key,
+//! domain `oauth:<provider>`), enough to recognise the same user at the next login.
+//!
+//! # State and verifier
+//! [`OAuthProvider::start`] makes a fresh random `state` (CSRF protection, RFC 6749 §10.12) and
+//! PKCE `code_verifier` (32 random bytes, base64url: 43 characters, RFC 7636 §4.1). The caller keeps
+//! both server-side (`oauth_states`, the state only as its SHA-256 [`state_hash`]) for
+//! [`STATE_TTL`], and consumes the row once.
+//!
+//! Errors ([`OAuthError`]) never carry a code, token, state or user id: provider error bodies are
+//! reduced to the RFC 6749 §5.2 error code.
+
+use anjia_privacy::crypto::BlindIndex;
+use anjia_privacy::third_party::ThirdPartyRegistry;
+use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::{
+    AccessToken, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
+    EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError,
+    TokenResponse, TokenUrl,
+};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+use zeroize::Zeroizing;
+
+/// How long a started authorization may take: 10 minutes from [`OAuthProvider::start`] to the
+/// callback (and, for a new provider user, to binding a phone). RFC 6749 §4.1.2 recommends a
+/// maximum authorization-code lifetime of 10 minutes; the state lives as long.
+pub const STATE_TTL: time::Duration = time::Duration::minutes(10);
+
+/// Timeout of each request to a provider (token, userinfo, avatar).
+pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Largest userinfo document read, in bytes.
+pub const MAX_USERINFO_BYTES: usize = 64 * 1024;
+
+/// Longest provider user id accepted, in bytes (WeChat `openid`: 28, Alipay `user_id`: 16; OIDC
+/// `sub`: at most 255 ASCII characters, OpenID Connect Core §2).
+pub const MAX_USER_ID_BYTES: usize = 255;
+
+/// Longest nickname kept, in characters — the account nickname limit (docs/ACCOUNTS-DESIGN.md).
+pub const MAX_NICKNAME_CHARS: usize = 20;
+
+/// Why a linked login failed. Messages name the step, never a code, token, state or user id.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    /// No provider with this id is configured.
+    #[error("no such login provider")]
+    UnknownProvider,
+    /// The `state` is unknown, was used already, belongs to another provider or expired.
+    #[error("the login attempt is unknown, used or expired; start again")]
+    BadState,
+    /// The provider redirected back with an error (RFC 6749 §4.1.2.1 `error`), e.g. the user
+    /// declined.
+    #[error("the provider did not authorise the login ({0})")]
+    Denied(String),
+    /// The token endpoint refused the code (RFC 6749 §5.2 error code, e.g. `invalid_grant` for a
+    /// wrong PKCE verifier or a used code).
+    #[error("the provider refused the authorization code ({0})")]
+    TokenRefused(String),
+    /// The provider could not be reached or answered something unreadable (step named).
+    #[error("the provider's {0} endpoint failed")]
+    Provider(&'static str),
+    /// The userinfo document lacks a usable user id.
+    #[error("the provider's userinfo has no usable user id")]
+    NoUserId,
+}
+
+/// Names of the three userinfo members read (everything else is ignored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserinfoFields {
+    /// The provider's stable user id (WeChat `openid` or `unionid`, Alipay `user_id`, OIDC `sub`).
+    pub user_id: String,
+    /// The display name (WeChat `nickname`, Alipay `nick_name`).
+    pub nickname: String,
+    /// The avatar URL (WeChat `headimgurl`, Alipay `avatar`).
+    pub avatar: String,
+}
+
+impl Default for UserinfoFields {
+    /// `sub`, `nickname`, `avatar` (OpenID Connect Core §5.1 names the first; the others follow the
+    /// issue's vocabulary).
+    fn default() -> Self {
+        UserinfoFields {
+            user_id: "sub".into(),
+            nickname: "nickname".into(),
+            avatar: "avatar".into(),
+        }
+    }
+}
+
+/// A provider's configuration (from `[oauth.<id>]`), the client secret from the environment.
+#[derive(Clone)]
+pub struct ProviderSettings {
+    /// Registry recipient id, e.g. `login_wechat`.
+    pub id: String,
+    /// The authorization endpoint (RFC 6749 §3.1).
+    pub authorize_url: String,
+    /// The token endpoint (RFC 6749 §3.2).
+    pub token_url: String,
+    /// The userinfo endpoint (GET with `Authorization: Bearer <access token>`).
+    pub userinfo_url: String,
+    /// The client id issued by the provider.
+    pub client_id: String,
+    /// The client secret (sent by HTTP Basic authentication, RFC 6749 §2.3.1).
+    pub client_secret: Zeroizing<String>,
+    /// The redirect URI registered with the provider: `<public_url>/account/oauth/<id>/callback`.
+    pub redirect_url: String,
+    /// Userinfo member names.
+    pub fields: UserinfoFields,
+}
+
+impl fmt::Debug for ProviderSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderSettings")
+            .field("id", &self.id)
+            .field("authorize_url", &self.authorize_url)
+            .field("token_url", &self.token_url)
+            .field("userinfo_url", &self.userinfo_url)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"[redacted]")
+            .field("redirect_url", &self.redirect_url)
+            .finish()
+    }
+}
+
+/// A configuration problem, naming the provider and the key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderConfigError {
+    /// The id is not a login recipient of the third-party registry.
+    #[error(
+        "oauth provider `{0}` is not a recipient of data/privacy/third-parties.toml (login providers must be declared there)"
+    )]
+    NotARecipient(String),
+    /// A URL does not parse, or is plain `http` to a host other than the loopback address.
+    #[error(
+        "oauth provider `{id}`: `{key}` must be an https URL (plain http only to 127.0.0.1/localhost)"
+    )]
+    BadUrl {
+        /// Provider.
+        id: String,
+        /// Configuration key.
+        key: &'static str,
+    },
+    /// The client id or secret is empty.
+    #[error("oauth provider `{id}`: `{key}` is empty")]
+    Empty {
+        /// Provider.
+        id: String,
+        /// Configuration key.
+        key: &'static str,
+    },
+}
+
+type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+
+/// One configured provider, ready to start and finish authorizations.
+pub struct OAuthProvider {
+    id: String,
+    client: Client,
+    userinfo_url: oauth2::url::Url,
+    fields: UserinfoFields,
+    /// Whether every endpoint is on the loopback interface (a development or test provider): then
+    /// a plain-http avatar URL on the loopback interface is accepted too.
+    loopback: bool,
+}
+
+impl fmt::Debug for OAuthProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthProvider")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A started authorization: send the browser to `url`; keep `state` (hashed) and `code_verifier`
+/// server-side.
+pub struct Authorization {
+    /// The provider's authorization URL with `response_type=code`, `client_id`, `redirect_uri`,
+    /// `state`, `code_challenge` and `code_challenge_method=S256`.
+    pub url: String,
+    /// The random state (only its [`state_hash`] is stored).
+    pub state: Zeroizing<String>,
+    /// The PKCE code verifier (43 characters of base64url).
+    pub code_verifier: Zeroizing<String>,
+}
+
+impl fmt::Debug for Authorization {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Authorization([redacted])")
+    }
+}
+
+/// What the provider told about the user — only the three members read.
+pub struct ProviderUser {
+    user_id: Zeroizing<String>,
+    /// The nickname, normalised (NFKC, white space collapsed), control characters removed, cut to
+    /// [`MAX_NICKNAME_CHARS`]; `None` when absent or empty.
+    pub nickname: Option<String>,
+    /// The avatar URL when it is an acceptable URL (https, or loopback http for a loopback
+    /// provider).
+    pub avatar_url: Option<String>,
+}
+
+impl ProviderUser {
+    /// The provider's user id (for [`provider_user_index`] only; never store or log it).
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+}
+
+impl fmt::Debug for ProviderUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderUser")
+            .field("user_id", &"[redacted]")
+            .field("nickname", &self.nickname.as_ref().map(|_| "[set]"))
+            .field("avatar_url", &self.avatar_url.as_ref().map(|_| "[set]"))
+            .finish()
+    }
+}
+
+/// Hex SHA-256 of a state value: the `oauth_states.id` it is stored and looked up under.
+pub fn state_hash(state: &str) -> String {
+    hex::encode(Sha256::digest(state.as_bytes()))
+}
+
+/// The keyed index of a provider's user id: HMAC-SHA256 with the blind-index key over domain
+/// `oauth:<provider>` (so equal ids at two providers do not collide), 64 hex characters.
+pub fn provider_user_index(blind: &BlindIndex, provider: &str, user_id: &str) -> String {
+    blind.compute(&format!("oauth:{provider}"), user_id.as_bytes())
+}
+
+fn is_loopback_host(url: &oauth2::url::Url) -> bool {
+    match url.host() {
+        Some(oauth2::url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(oauth2::url::Host::Ipv4(a)) => a.is_loopback(),
+        Some(oauth2::url::Host::Ipv6(a)) => a.is_loopback(),
+        None => false,
+    }
+}
+
+/// Parses `raw` as an https URL, or plain http to the loopback interface.
+fn endpoint_url(
+    id: &str,
+    key: &'static str,
+    raw: &str,
+) -> Result<oauth2::url::Url, ProviderConfigError> {
+    let bad = || ProviderConfigError::BadUrl {
+        id: id.to_string(),
+        key,
+    };
+    let url = oauth2::url::Url::parse(raw).map_err(|_| bad())?;
+    let ok = match url.scheme() {
+        "https" => url.host().is_some(),
+        "http" => is_loopback_host(&url),
+        _ => false,
+    };
+    if !ok || !url.username().is_empty() || url.password().is_some() {
+        return Err(bad());
+    }
+    Ok(url)
+}
+
+impl OAuthProvider {
+    /// Builds a provider from its settings, checking the id against `registry` and every URL.
+    ///
+    /// # Errors
+    /// [`ProviderConfigError`] naming the provider and key.
+    pub fn new(
+        s: ProviderSettings,
+        registry: &ThirdPartyRegistry,
+    ) -> Result<OAuthProvider, ProviderConfigError> {
+        let id = s.id.clone();
+        let recipient = registry
+            .get(&id)
+            .filter(|r| r.fields.iter().any(|f| f == "login.oauth_code"))
+            .ok_or_else(|| ProviderConfigError::NotARecipient(id.clone()))?;
+        debug_assert_eq!(recipient.id, id);
+        let empty = |key| ProviderConfigError::Empty {
+            id: id.clone(),
+            key,
+        };
+        if s.client_id.trim().is_empty() {
+            return Err(empty("client_id"));
+        }
+        if s.client_secret.trim().is_empty() {
+            return Err(empty("client_secret"));
+        }
+        let auth = endpoint_url(&id, "authorize_url", &s.authorize_url)?;
+        let token = endpoint_url(&id, "token_url", &s.token_url)?;
+        let userinfo = endpoint_url(&id, "userinfo_url", &s.userinfo_url)?;
+        let redirect = endpoint_url(&id, "redirect_url", &s.redirect_url)?;
+        let loopback = [&auth, &token, &userinfo]
+            .iter()
+            .all(|u| is_loopback_host(u));
+        let client = BasicClient::new(ClientId::new(s.client_id.clone()))
+            .set_client_secret(ClientSecret::new(s.client_secret.to_string()))
+            .set_auth_uri(AuthUrl::from_url(auth))
+            .set_token_uri(TokenUrl::from_url(token))
+            .set_redirect_uri(RedirectUrl::from_url(redirect));
+        Ok(OAuthProvider {
+            id,
+            client,
+            userinfo_url: userinfo,
+            fields: s.fields,
+            loopback,
+        })
+    }
+
+    /// The provider's id (a registry recipient).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Starts an authorization: a fresh random state and PKCE S256 pair, and the URL to send the
+    /// browser to.
+    pub fn start(&self) -> Authorization {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state) = self
+            .client
+            .authorize_url(CsrfToken::new_random)
+            .set_pkce_challenge(challenge)
+            .url();
+        Authorization {
+            url: url.to_string(),
+            state: Zeroizing::new(state.secret().clone()),
+            code_verifier: Zeroizing::new(verifier.secret().clone()),
+        }
+    }
+
+    /// Exchanges an authorization code for an access token at the token endpoint (client
+    /// authenticated by HTTP Basic; `code_verifier` sent for PKCE).
+    ///
+    /// # Errors
+    /// [`OAuthError::TokenRefused`] with the provider's error code (`invalid_grant` for a wrong
+    /// verifier or a used code); [`OAuthError::Provider`] when the endpoint fails or answers
+    /// something unreadable.
+    pub async fn exchange(
+        &self,
+        http: &reqwest::Client,
+        code: &str,
+        code_verifier: &str,
+    ) -> Result<AccessToken, OAuthError> {
+        let result = self
+            .client
+            .exchange_code(AuthorizationCode::new(code.to_string()))
+            .set_pkce_verifier(PkceCodeVerifier::new(code_verifier.to_string()))
+            .request_async(http)
+            .await;
+        match result {
+            Ok(t) => Ok(t.access_token().clone()),
+            Err(RequestTokenError::ServerResponse(e)) => {
+                Err(OAuthError::TokenRefused(error_code(e.error())))
+            }
+            Err(_) => Err(OAuthError::Provider("token")),
+        }
+    }
+
+    /// Reads the userinfo document (GET with the bearer access token) and keeps only the user id,
+    /// nickname and avatar URL.
+    ///
+    /// # Errors
+    /// [`OAuthError::Provider`] for a failed request, a non-2xx answer, a body over
+    /// [`MAX_USERINFO_BYTES`] or not a JSON object; [`OAuthError::NoUserId`] when the user-id
+    /// member is missing, empty, too long or not a string or integer.
+    pub async fn userinfo(
+        &self,
+        http: &reqwest::Client,
+        token: &AccessToken,
+    ) -> Result<ProviderUser, OAuthError> {
+        let fail = || OAuthError::Provider("userinfo");
+        let mut resp = http
+            .get(self.userinfo_url.clone())
+            .bearer_auth(token.secret())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|_| fail())?;
+        if !resp.status().is_success() {
+            return Err(fail());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|_| fail())? {
+            if body.len() + chunk.len() > MAX_USERINFO_BYTES {
+                return Err(fail());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let body = Zeroizing::new(body);
+        self.read_userinfo(&body)
+    }
+
+    /// Picks the three members out of a userinfo document (see [`OAuthProvider::userinfo`]).
+    ///
+    /// # Errors
+    /// As [`OAuthProvider::userinfo`] for the document's content.
+    pub fn read_userinfo(&self, body: &[u8]) -> Result<ProviderUser, OAuthError> {
+        let doc: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(body).map_err(|_| OAuthError::Provider("userinfo"))?;
+        let user_id = match doc.get(&self.fields.user_id) {
+            Some(serde_json::Value::String(s)) => s.trim().to_string(),
+            Some(serde_json::Value::Number(n)) if n.is_u64() || n.is_i64() => n.to_string(),
+            _ => return Err(OAuthError::NoUserId),
+        };
+        if user_id.is_empty()
+            || user_id.len() > MAX_USER_ID_BYTES
+            || user_id.chars().any(char::is_control)
+        {
+            return Err(OAuthError::NoUserId);
+        }
+        let nickname = doc
+            .get(&self.fields.nickname)
+            .and_then(serde_json::Value::as_str)
+            .and_then(clean_nickname);
+        let avatar_url = doc
+            .get(&self.fields.avatar)
+            .and_then(serde_json::Value::as_str)
+            .and_then(|u| self.acceptable_avatar_url(u));
+        Ok(ProviderUser {
+            user_id: Zeroizing::new(user_id),
+            nickname,
+            avatar_url,
+        })
+    }
+
+    /// `raw` when it is an https URL without credentials (or loopback http for a loopback
+    /// provider) of at most 2048 bytes.
+    fn acceptable_avatar_url(&self, raw: &str) -> Option<String> {
+        if raw.len() > 2048 {
+            return None;
+        }
+        let url = oauth2::url::Url::parse(raw.trim()).ok()?;
+        let ok = match url.scheme() {
+            "https" => url.host().is_some(),
+            "http" => self.loopback && is_loopback_host(&url),
+            _ => false,
+        };
+        (ok && url.username().is_empty() && url.password().is_none()).then(|| url.to_string())
+    }
+}
+
+/// The RFC 6749 §5.2 error code as text.
+fn error_code(e: &BasicErrorResponseType) -> String {
+    match e {
+        BasicErrorResponseType::Extension(s) => {
+            // An extension code is provider text: keep it only when it is a plain token.
+            if !s.is_empty()
+                && s.len() <= 64
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            {
+                s.clone()
+            } else {
+                "unrecognised_error".into()
+            }
+        }
+        other => other.as_ref().to_string(),
+    }
+}
+
+/// Normalises a provider nickname: NFKC, white space collapsed, control characters removed, cut to
+/// [`MAX_NICKNAME_CHARS`] characters; `None` when nothing is left.
+pub fn clean_nickname(raw: &str) -> Option<String> {
+    let no_controls: String = raw.chars().filter(|c| !c.is_control()).collect();
+    let n = anjia_domain::text::normalize(&no_controls);
+    let cut: String = n.chars().take(MAX_NICKNAME_CHARS).collect();
+    let cut = cut.trim().to_string();
+    (!cut.is_empty()).then_some(cut)
+}
+
+/// The configured providers and the HTTP client that talks to them.
+#[derive(Clone)]
+pub struct OAuthProviders {
+    inner: std::sync::Arc<ProvidersInner>,
+}
+
+struct ProvidersInner {
+    providers: BTreeMap<String, OAuthProvider>,
+    http: reqwest::Client,
+}
+
+impl fmt::Debug for OAuthProviders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.inner.providers.keys()).finish()
+    }
+}
+
+impl Default for OAuthProviders {
+    /// No providers: linked login is off.
+    fn default() -> Self {
+        OAuthProviders::from_map(BTreeMap::new())
+    }
+}
+
+impl OAuthProviders {
+    /// Builds every provider (see [`OAuthProvider::new`]) and an HTTP client that never follows
+    /// redirects (a redirecting token endpoint could otherwise be used for request forgery) and
+    /// times out after [`PROVIDER_TIMEOUT`].
+    ///
+    /// # Errors
+    /// The first provider's [`ProviderConfigError`].
+    pub fn new(
+        settings: Vec<ProviderSettings>,
+        registry: &ThirdPartyRegistry,
+    ) -> Result<OAuthProviders, ProviderConfigError> {
+        let mut providers = BTreeMap::new();
+        for s in settings {
+            let p = OAuthProvider::new(s, registry)?;
+            providers.insert(p.id.clone(), p);
+        }
+        Ok(OAuthProviders::from_map(providers))
+    }
+
+    fn from_map(providers: BTreeMap<String, OAuthProvider>) -> OAuthProviders {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(PROVIDER_TIMEOUT)
+            .build()
+            .unwrap_or_else(|_| reqwest::Client::new());
+        OAuthProviders {
+            inner: std::sync::Arc::new(ProvidersInner { providers, http }),
+        }
+    }
+
+    /// The provider with `id`.
+    ///
+    /// # Errors
+    /// [`OAuthError::UnknownProvider`].
+    pub fn get(&self, id: &str) -> Result<&OAuthProvider, OAuthError> {
+        self.inner
+            .providers
+            .get(id)
+            .ok_or(OAuthError::UnknownProvider)
+    }
+
+    /// Configured provider ids, sorted.
+    pub fn ids(&self) -> Vec<&str> {
+        self.inner.providers.keys().map(String::as_str).collect()
+    }
+
+    /// The HTTP client for provider requests.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn settings(id: &str, base: &str) -> ProviderSettings {
+        ProviderSettings {
+            id: id.into(),
+            authorize_url: format!("{base}/authorize"),
+            token_url: format!("{base}/token"),
+            userinfo_url: format!("{base}/userinfo"),
+            client_id: "anjia-test".into(),
+            client_secret: Zeroizing::new("s3cret".into()),
+            redirect_url: "https://anjia.example/account/oauth/login_wechat/callback".into(),
+            fields: UserinfoFields {
+                user_id: "openid".into(),
+                nickname: "nickname".into(),
+                avatar: "headimgurl".into(),
+            },
+        }
+    }
+
+    fn registry() -> ThirdPartyRegistry {
+        ThirdPartyRegistry::bundled().unwrap()
+    }
+
+    #[test]
+    fn only_login_recipients_with_good_urls_are_accepted() {
+        let r = registry();
+        assert!(OAuthProvider::new(settings("login_wechat", "https://open.example"), &r).is_ok());
+        assert!(OAuthProvider::new(settings("login_alipay", "http://127.0.0.1:9"), &r).is_ok());
+        assert_eq!(
+            OAuthProvider::new(settings("sms_gateway", "https://a.example"), &r).unwrap_err(),
+            ProviderConfigError::NotARecipient("sms_gateway".into())
+        );
+        assert_eq!(
+            OAuthProvider::new(settings("login_github", "https://a.example"), &r).unwrap_err(),
+            ProviderConfigError::NotARecipient("login_github".into())
+        );
+        for base in [
+            "http://open.example",
+            "ftp://a.example",
+            "https://u:p@a.example",
+            "nonsense",
+        ] {
+            assert!(
+                matches!(
+                    OAuthProvider::new(settings("login_wechat", base), &r),
+                    Err(ProviderConfigError::BadUrl {
+                        key: "authorize_url",
+                        ..
+                    })
+                ),
+                "{base}"
+            );
+        }
+        let mut s = settings("login_wechat", "https://a.example");
+        s.client_secret = Zeroizing::new(" ".into());
+        assert!(matches!(
+            OAuthProvider::new(s, &r),
+            Err(ProviderConfigError::Empty {
+                key: "client_secret",
+                ..
+            })
+        ));
+        let dbg = format!("{:?}", settings("login_wechat", "https://a.example"));
+        assert!(
+            !dbg.contains("s3cret") && dbg.contains("[redacted]"),
+            "{dbg}"
+        );
+    }
+
+    #[test]
+    fn start_sends_s256_challenge_of_the_kept_verifier_and_a_fresh_state() {
+        let p = OAuthProvider::new(
+            settings("login_wechat", "https://open.example"),
+            &registry(),
+        )
+        .unwrap();
+        let a = p.start();
+        let b = p.start();
+        assert_ne!(*a.state, *b.state);
+        assert_ne!(*a.code_verifier, *b.code_verifier);
+        assert_eq!(a.code_verifier.len(), 43);
+        let url = oauth2::url::Url::parse(&a.url).unwrap();
+        assert_eq!(url.path(), "/authorize");
+        let q: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
+        assert_eq!(q["response_type"], "code");
+        assert_eq!(q["client_id"], "anjia-test");
+        assert_eq!(
+            q["redirect_uri"],
+            "https://anjia.example/account/oauth/login_wechat/callback"
+        );
+        assert_eq!(q["state"], *a.state);
+        assert_eq!(q["code_challenge_method"], "S256");
+        let expected = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(Sha256::digest(a.code_verifier.as_bytes()));
+        assert_eq!(q["code_challenge"], expected);
+        assert!(!a.url.contains("s3cret"));
+        assert_eq!(format!("{a:?}"), "Authorization([redacted])");
+    }
+
+    #[test]
+    fn userinfo_keeps_only_id_nickname_and_avatar() {
+        let p = OAuthProvider::new(
+            settings("login_wechat", "https://open.example"),
+            &registry(),
+        )
+        .unwrap();
+        let u = p
+            .read_userinfo(
+                br#"{"openid":"o6_bmjrPTlm6_2sgVt7hMZOPfL2M","nickname":" \u0007\uff2c\uff49  Lei ","headimgurl":"https://thirdwx.example/a.png","sex":1,"city":"Beijing","phone":"13800138000"}"#,
+            )
+            .unwrap();
+        assert_eq!(u.user_id(), "o6_bmjrPTlm6_2sgVt7hMZOPfL2M");
+        assert_eq!(u.nickname.as_deref(), Some("Li Lei"));
+        assert_eq!(
+            u.avatar_url.as_deref(),
+            Some("https://thirdwx.example/a.png")
+        );
+        let dbg = format!("{u:?}");
+        assert!(!dbg.contains("o6_") && !dbg.contains("Li Lei"), "{dbg}");
+        // Numeric ids are accepted; long nicknames are cut; http avatars of a public provider and
+        // non-URLs are dropped.
+        let long = "长".repeat(30);
+        let u = p
+            .read_userinfo(
+                format!(r#"{{"openid":2088102,"nickname":"{long}","headimgurl":"http://x.example/a.png"}}"#)
+                    .as_bytes(),
+            )
+            .unwrap();
+        assert_eq!(u.user_id(), "2088102");
+        assert_eq!(u.nickname.unwrap().chars().count(), MAX_NICKNAME_CHARS);
+        assert_eq!(u.avatar_url, None);
+        for bad in [
+            &br#"{"nickname":"x"}"#[..],
+            br#"{"openid":""}"#,
+            br#"{"openid":1.5}"#,
+            br#"{"openid":["a"]}"#,
+        ] {
+            assert!(matches!(p.read_userinfo(bad), Err(OAuthError::NoUserId)));
+        }
+        let long_id = format!(r#"{{"openid":"{}"}}"#, "a".repeat(MAX_USER_ID_BYTES + 1));
+        assert!(matches!(
+            p.read_userinfo(long_id.as_bytes()),
+            Err(OAuthError::NoUserId)
+        ));
+        assert!(matches!(
+            p.read_userinfo(b"[1]"),
+            Err(OAuthError::Provider("userinfo"))
+        ));
+        // A loopback provider may hand out loopback http avatars.
+        let lp = OAuthProvider::new(settings("login_wechat", "http://127.0.0.1:1"), &registry())
+            .unwrap();
+        let u = lp
+            .read_userinfo(br#"{"openid":"x","headimgurl":"http://127.0.0.1:1/a.png"}"#)
+            .unwrap();
+        assert_eq!(u.avatar_url.as_deref(), Some("http://127.0.0.1:1/a.png"));
+        assert_eq!(u.nickname, None);
+    }
+
+    #[test]
+    fn indexes_are_keyed_and_separated_by_provider() {
+        let keys = anjia_privacy::crypto::KeyRing::generate().unwrap();
+        let other = anjia_privacy::crypto::KeyRing::generate().unwrap();
+        let a = provider_user_index(keys.blind_index(), "login_wechat", "u1");
+        assert_eq!(a.len(), 64);
+        assert_eq!(
+            a,
+            provider_user_index(keys.blind_index(), "login_wechat", "u1")
+        );
+        assert_ne!(
+            a,
+            provider_user_index(keys.blind_index(), "login_alipay", "u1")
+        );
+        assert_ne!(
+            a,
+            provider_user_index(other.blind_index(), "login_wechat", "u1")
+        );
+        assert_eq!(state_hash("abc"), hex::encode(Sha256::digest(b"abc")));
+    }
+
+    #[test]
+    fn provider_error_codes_are_reduced_to_tokens() {
+        assert_eq!(
+            error_code(&BasicErrorResponseType::InvalidGrant),
+            "invalid_grant"
+        );
+        assert_eq!(
+            error_code(&BasicErrorResponseType::Extension("slow_down".into())),
+            "slow_down"
+        );
+        assert_eq!(
+            error_code(&BasicErrorResponseType::Extension(
+                "code 4f3a is bad!".into()
+            )),
+            "unrecognised_error"
+        );
+        assert_eq!(clean_nickname(" \u{0} "), None);
+    }
+}
