@@ -12,6 +12,8 @@ mod canary;
 mod denied;
 mod import;
 mod nearby;
+mod oauth;
+mod oauth_provider;
 mod pages;
 mod privacy;
 mod raw_scan;
