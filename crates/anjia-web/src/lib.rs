@@ -19,7 +19,7 @@ use anjia_search::SearchIndex;
 use anjia_store::Store;
 use axum::Router;
 use axum::http::{Request, StatusCode};
-use axum::routing::get;
+use axum::routing::{get, post};
 pub use privacy::Privacy;
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,6 +85,10 @@ pub fn router(state: AppState) -> Router {
             "/consents",
             get(privacy_api::get_consents).post(privacy_api::post_consents),
         )
+        .route(
+            "/consents/separate",
+            post(privacy_api::post_separate_consent),
+        )
         .route("/search-history", get(privacy_api::search_history))
         .route("/privacy/policy", get(privacy_api::policy))
         .route("/openapi.json", get(api::openapi))
@@ -105,6 +109,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/privacy/consent",
             get(privacy_pages::consent_page).post(privacy_pages::consent_post),
+        )
+        .route(
+            "/privacy/consent/separate",
+            post(privacy_pages::separate_consent_post),
         )
         .route("/staff/roles", get(privacy_pages::staff_roles_page))
         .route("/static/site.css", get(pages::stylesheet))

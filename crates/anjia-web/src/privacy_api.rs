@@ -595,3 +595,140 @@ mod tests {
         );
     }
 }
+
+/// A separate consent (单独同意) for one sensitive purpose, given by its own confirmation.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeparateConsentRequest {
+    /// The sensitive purpose: `real_name_verification`, `precise_location`, `minor_data`,
+    /// `public_disclosure` or `third_party:<recipient>`.
+    pub purpose: String,
+    /// The purpose's own confirmation string, `单独同意:<purpose>` — sent by the control that
+    /// confirms exactly this purpose (a blanket "agree to all" cannot produce it).
+    pub confirmation: String,
+}
+
+/// The fields of [`SeparateConsentRequest`].
+const SEPARATE_FIELDS: &str = "purpose, confirmation";
+
+/// Reads a [`SeparateConsentRequest`]; errors name the field, never a value (PRV-20).
+fn parse_separate_body(headers: &HeaderMap, body: &[u8]) -> Result<SeparateConsentRequest, String> {
+    let json_ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let mime = v
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            mime == "application/json"
+        });
+    if !json_ct {
+        return Err("expected a request body with Content-Type: application/json".into());
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| "request body is not valid JSON".to_string())?;
+    let serde_json::Value::Object(map) = value else {
+        return Err(format!(
+            "request body: expected a JSON object with the fields {SEPARATE_FIELDS}"
+        ));
+    };
+    let (mut purpose, mut confirmation) = (None, None);
+    for (k, v) in map {
+        let serde_json::Value::String(s) = v else {
+            return Err(if is_safe_name(&k) {
+                format!("field `{k}`: expected a string")
+            } else {
+                "a field is not a string".to_string()
+            });
+        };
+        match k.as_str() {
+            "purpose" => purpose = Some(s),
+            "confirmation" => confirmation = Some(s),
+            other if is_safe_name(other) => {
+                return Err(format!(
+                    "request body: unknown field `{other}` (expected {SEPARATE_FIELDS})"
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "request body: unknown field (expected {SEPARATE_FIELDS})"
+                ));
+            }
+        }
+    }
+    match (purpose, confirmation) {
+        (Some(purpose), Some(confirmation)) => Ok(SeparateConsentRequest {
+            purpose,
+            confirmation,
+        }),
+        _ => Err(format!("request body: {SEPARATE_FIELDS} are required")),
+    }
+}
+
+/// Grants one separate consent for `subject` from a purpose id and the echoed confirmation, on
+/// `surface`. Shared by the API and the page.
+///
+/// # Errors
+/// `invalid-consent` (400) for an unknown or non-sensitive purpose, a confirmation that is not
+/// this purpose's own, or a purpose the policy does not declare; `consent-required` (403) when the
+/// policy is not accepted; `guardian-consent-required` (403) for `minor_data` before a guardian
+/// consent is recorded.
+pub(crate) async fn grant_separate_consent(
+    state: &AppState,
+    subject: &SubjectId,
+    purpose: &str,
+    confirmation: &str,
+    surface: Surface,
+) -> Result<(), AppError> {
+    use anjia_privacy::consent::{ExplicitAct, SeparateConsent};
+    let privacy = &state.privacy;
+    let purpose = Purpose::parse(purpose).map_err(PrivacyError::Consent)?;
+    let Some(sensitive) = purpose.sensitive() else {
+        return Err(AppError::BadBody(format!(
+            "purpose `{}` takes general consent, not separate consent (use /api/v1/consents)",
+            purpose.id()
+        )));
+    };
+    let cs = privacy.consent_state(Some(subject)).await?;
+    if cs.accepted_version().is_none() {
+        return Err(consent_required(privacy.current_policy()));
+    }
+    let act = ExplicitAct::from_confirmation(&sensitive, confirmation, surface, privacy.now())
+        .map_err(PrivacyError::Consent)?;
+    let consent = SeparateConsent::given(sensitive, act).map_err(PrivacyError::Consent)?;
+    privacy.grant_separate(subject, &consent).await?;
+    Ok(())
+}
+
+/// Gives separate consent (单独同意) for one sensitive purpose — e.g. `real_name_verification`
+/// and `third_party:realname_verifier` before real-name verification. Withdraw it with
+/// `POST /api/v1/consents` `{"withdraw": [purpose]}`.
+#[utoipa::path(
+    post, path = "/api/v1/consents/separate", tag = "privacy",
+    params(("X-Anjia-Subject" = Option<String>, Header, description = "The caller's subject id")),
+    request_body = SeparateConsentRequest,
+    responses(
+        (status = 200, description = "The new state", body = ConsentsResponse),
+        (status = 400, description = "`invalid-body`; `invalid-consent`: unknown or non-sensitive purpose, or not this purpose's confirmation", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`consent-required`: accept the policy first; `guardian-consent-required` for `minor_data`; `cross-site-request`", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn post_separate_consent(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    subject: Subject,
+    body: Bytes,
+) -> Result<Json<ConsentsResponse>, AppError> {
+    check_same_origin(&headers).map_err(|_| {
+        AppError::CrossSite("consent changes are accepted only from this site".into())
+    })?;
+    let req = parse_separate_body(&headers, &body).map_err(AppError::BadBody)?;
+    let Some(id) = known_subject(&state.privacy, subject).await? else {
+        return Err(consent_required(state.privacy.current_policy()));
+    };
+    grant_separate_consent(&state, &id, &req.purpose, &req.confirmation, Surface::Api).await?;
+    Ok(Json(consents_response(&state, Some(&id), None).await?))
+}

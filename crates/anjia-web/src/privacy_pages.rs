@@ -368,3 +368,55 @@ pub async fn staff_roles_page() -> StaffRolesPage {
             .collect(),
     }
 }
+
+/// Pages a separate-consent form may return to (anything else returns to `/privacy/consent`).
+const SEPARATE_RETURN_TO: [&str; 3] = [
+    "/privacy/consent",
+    "/account/verification",
+    "/account/guardian",
+];
+
+/// `POST /privacy/consent/separate` (form): `purpose`, `confirm` — the value of that purpose's own
+/// checkbox, `单独同意:<purpose>` (absent when the box was not ticked) — and `return_to`, one of
+/// [`SEPARATE_RETURN_TO`]. Answers 303 to `return_to?done=separate`.
+pub async fn separate_consent_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    subject: Subject,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    if check_same_origin(&headers).is_err() {
+        return Err(PageError(AppError::CrossSite(
+            "来自其他网站的表单提交已被拒绝（跨站请求）。".into(),
+        )));
+    }
+    let (mut purpose, mut confirm, mut return_to) = (String::new(), String::new(), String::new());
+    for (k, v) in form_urlencoded::parse(&body) {
+        match k.as_ref() {
+            "purpose" => purpose = v.into_owned(),
+            "confirm" => confirm = v.into_owned(),
+            "return_to" => return_to = v.into_owned(),
+            _ => {}
+        }
+    }
+    let return_to = SEPARATE_RETURN_TO
+        .iter()
+        .find(|p| **p == return_to)
+        .copied()
+        .unwrap_or("/privacy/consent");
+    if confirm.is_empty() {
+        return Err(PageError(AppError::BadBody(
+            "请勾选同意框后再提交：单独同意需要您为这一项单独勾选确认。".into(),
+        )));
+    }
+    let Some(id) = known_subject(&state.privacy, subject).await? else {
+        return Err(PageError(AppError::ConsentRequired(
+            "请先同意隐私政策。".into(),
+        )));
+    };
+    crate::privacy_api::grant_separate_consent(&state, &id, &purpose, &confirm, Surface::Web)
+        .await?;
+    let mut resp = Redirect::to(&format!("{return_to}?done=separate")).into_response();
+    *resp.status_mut() = StatusCode::SEE_OTHER;
+    Ok(resp)
+}

@@ -17,3 +17,4 @@ mod oauth_provider;
 mod pages;
 mod privacy;
 mod raw_scan;
+mod verification;
