@@ -1,3 +1,4 @@
 //! Accounts and identity (issue 3; docs/ACCOUNTS-DESIGN.md).
 
 pub mod oauth;
+pub mod verification;
