@@ -1050,4 +1050,198 @@ mod tests {
         assert_eq!(DocumentType::parse_id("Passport"), None);
         assert_eq!(serde_json::to_string(&Sex::Female).unwrap(), "\"female\"");
     }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A real date between [`EARLIEST_BIRTH_DATE`] and [`TODAY`] as `YYYYMMDD`.
+        fn birth() -> impl Strategy<Value = (Date, String)> {
+            let lo = EARLIEST_BIRTH_DATE.to_julian_day();
+            let hi = TODAY.to_julian_day();
+            (lo..=hi).prop_map(|j| {
+                let d = Date::from_julian_day(j).unwrap();
+                let s = format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day());
+                (d, s)
+            })
+        }
+
+        fn resident_number() -> impl Strategy<Value = (String, Date, u32)> {
+            (
+                prop::sample::select(RESIDENT_PROVINCES.to_vec()),
+                0u32..10_000,
+                birth(),
+                0u32..1000,
+            )
+                .prop_map(|(p, county, (d, ds), seq)| {
+                    (
+                        with_check(&format!("{p:02}{county:04}{ds}{seq:03}")),
+                        d,
+                        seq,
+                    )
+                })
+        }
+
+        /// Full-width forms of ASCII digits and letters (U+FF10…, U+FF21…, U+FF41…).
+        fn full_width(s: &str) -> String {
+            s.chars()
+                .map(|c| char::from_u32(c as u32 - 0x21 + 0xFF01).unwrap_or(c))
+                .collect()
+        }
+
+        proptest! {
+            #[test]
+            fn valid_resident_numbers_pass((n, d, seq) in resident_number()) {
+                let doc = resident(&n).unwrap();
+                prop_assert_eq!(doc.number(), n.as_str());
+                prop_assert_eq!(doc.birth_date(), Some(d));
+                let sex = if seq % 2 == 1 { Sex::Male } else { Sex::Female };
+                prop_assert_eq!(doc.sex(), Some(sex));
+                prop_assert_eq!(resident(&n.to_lowercase()).unwrap().number().to_string(), n.clone());
+                prop_assert_eq!(resident(&full_width(&n)).unwrap().number().to_string(), n.clone());
+            }
+
+            #[test]
+            fn valid_residence_permits_pass(
+                address in prop::sample::select(RESIDENCE_PERMIT_ADDRESS_CODES.to_vec()),
+                (d, ds) in birth(),
+                seq in 0u32..1000,
+            ) {
+                let n = with_check(&format!("{address}{ds}{seq:03}"));
+                let doc = parse(DocumentType::HkMacaoTaiwanResidencePermit, &n, TODAY).unwrap();
+                prop_assert_eq!(doc.birth_date(), Some(d));
+                prop_assert_eq!(doc.region().map(RegionCode::get), Some(address));
+                prop_assert_eq!(
+                    resident(&n).unwrap_err(),
+                    IdDocumentError::TypeMismatch { actual: DocumentType::HkMacaoTaiwanResidencePermit }
+                );
+            }
+
+            #[test]
+            fn valid_foreign_cards_pass(
+                p in prop::sample::select(MAINLAND_PROVINCES.to_vec()),
+                nationality in 4u32..1000,
+                (d, ds) in birth(),
+                seq in 0u32..1000,
+                letters in "[A-Z]{3}",
+                digits in "[0-9]{12}",
+            ) {
+                let n = with_check(&format!("9{p:02}{nationality:03}{ds}{seq:03}"));
+                let doc = parse(DocumentType::ForeignPermanentResidenceCard, &n, TODAY).unwrap();
+                prop_assert_eq!(doc.birth_date(), Some(d));
+                let nat = format!("{nationality:03}");
+                prop_assert_eq!(doc.nationality(), Some(nat.as_str()));
+                prop_assert_eq!(
+                    resident(&n).unwrap_err(),
+                    IdDocumentError::TypeMismatch { actual: DocumentType::ForeignPermanentResidenceCard }
+                );
+
+                let legacy = format!("{letters}{digits}");
+                let doc = parse(DocumentType::ForeignPermanentResidenceCardLegacy, &legacy, TODAY).unwrap();
+                prop_assert_eq!(doc.nationality(), Some(letters.as_str()));
+                prop_assert_eq!(doc.birth_date(), None);
+            }
+
+            #[test]
+            fn valid_permits_and_passports_pass(
+                hk in "[HM][0-9]{8}([0-9]{2})?",
+                tw in "[0-9]{8}([0-9]{2})?",
+                pp in "E[0-9]{8}|E[A-HJ-NP-Z][0-9]{7}|G[0-9]{8}",
+            ) {
+                prop_assert!(parse(DocumentType::HkMacaoTravelPermit, &hk, TODAY).is_ok());
+                prop_assert!(parse(DocumentType::HkMacaoTravelPermit, &hk.to_lowercase(), TODAY).is_ok());
+                prop_assert!(parse(DocumentType::TaiwanTravelPermit, &tw, TODAY).is_ok());
+                prop_assert!(parse(DocumentType::TaiwanTravelPermit, &full_width(&tw), TODAY).is_ok());
+                prop_assert!(parse(DocumentType::Passport, &pp, TODAY).is_ok());
+                prop_assert!(parse(DocumentType::Passport, &full_width(&pp), TODAY).is_ok());
+            }
+
+            /// ISO 7064 MOD 11-2 detects every single-character substitution: changing any one
+            /// character of a valid 18-character number never yields a valid number of any type.
+            #[test]
+            fn single_substitutions_always_fail(
+                (n, _, _) in resident_number(),
+                pos in 0usize..18,
+                replacement in prop::sample::select(b"0123456789X".to_vec()),
+            ) {
+                let mut b = n.clone().into_bytes();
+                prop_assume!(b[pos] != replacement);
+                b[pos] = replacement;
+                let changed = String::from_utf8(b).unwrap();
+                let e = resident(&changed).unwrap_err();
+                prop_assert!(
+                    matches!(e, IdDocumentError::CheckDigit | IdDocumentError::Character { .. }),
+                    "{e:?}"
+                );
+                for kind in DocumentType::ALL {
+                    prop_assert!(parse(kind, &changed, TODAY).is_err());
+                }
+                // The arithmetic itself: the body's check character no longer matches.
+                if changed[..17].bytes().all(|c| c.is_ascii_digit()) {
+                    prop_assert_ne!(check_character(&changed[..17]), changed[17..].chars().next());
+                }
+            }
+
+            /// MOD 11-2 also detects the transposition of two adjacent, different characters.
+            #[test]
+            fn adjacent_transpositions_always_fail((n, _, _) in resident_number(), pos in 0usize..17) {
+                let mut b = n.clone().into_bytes();
+                prop_assume!(b[pos] != b[pos + 1]);
+                b.swap(pos, pos + 1);
+                let changed = String::from_utf8(b).unwrap();
+                prop_assert!(resident(&changed).is_err());
+            }
+
+            #[test]
+            fn upgrade_15_round_trips(
+                p in prop::sample::select(RESIDENT_PROVINCES.to_vec()),
+                county in 0u32..10_000,
+                j in time::macros::date!(1900 - 01 - 01).to_julian_day()..=time::macros::date!(1999 - 12 - 31).to_julian_day(),
+                seq in 0u32..1000,
+            ) {
+                let d = Date::from_julian_day(j).unwrap();
+                let old = format!("{p:02}{county:04}{:02}{:02}{:02}{seq:03}", d.year() % 100, u8::from(d.month()), d.day());
+                let new = upgrade_15(&old).unwrap();
+                prop_assert_eq!(&new[..6], &old[..6]);
+                prop_assert_eq!(&new[6..8], "19");
+                prop_assert_eq!(&new[8..17], &old[6..]);
+                prop_assert_eq!(resident(&new).unwrap().birth_date(), Some(d));
+            }
+
+            /// Never panics, whatever the input; and an error never contains the input.
+            #[test]
+            fn arbitrary_strings_never_panic(s in any::<String>()) {
+                for kind in DocumentType::ALL {
+                    if let Err(e) = parse(kind, &s, TODAY) {
+                        let n = normalize_id_number(&s);
+                        if n.chars().count() >= 4 {
+                            prop_assert!(!e.to_string().contains(&n));
+                            prop_assert!(!e.message_zh().contains(&n));
+                        }
+                    }
+                }
+                let _ = upgrade_15(&s);
+            }
+
+            #[test]
+            fn id_like_strings_never_panic(s in "[0-9A-Za-z０-９Ｘｘ \\-]{0,24}") {
+                for kind in DocumentType::ALL {
+                    let _ = parse(kind, &s, TODAY);
+                }
+                let _ = upgrade_15(&s);
+            }
+
+            #[test]
+            fn messages_never_contain_the_number(s in "[0-9X]{4,30}") {
+                for kind in DocumentType::ALL {
+                    if let Err(e) = parse(kind, &s, TODAY) {
+                        prop_assert!(!e.to_string().contains(&s));
+                        prop_assert!(!e.message_zh().contains(&s));
+                        let debug = format!("{e:?}");
+                        prop_assert!(!debug.contains(&s));
+                    }
+                }
+            }
+        }
+    }
 }
