@@ -49,6 +49,39 @@ pub enum AppError {
     /// policy version 409 (`policy-version-mismatch`), anything else 500.
     #[error("{0}")]
     Privacy(#[from] crate::privacy::PrivacyError),
+    /// A linked login failed: unknown provider 404 (`not-found`); unknown, used or expired state
+    /// 400 (`oauth-state`); the user declined 400 (`oauth-denied`); the provider refused the code
+    /// 400 (`oauth-refused`); the provider failed 502 (`provider-unavailable`).
+    #[error("{0}")]
+    OAuth(#[from] crate::accounts::oauth::OAuthError),
+    /// The provider user is linked to another account, or this account already links the
+    /// provider (409, `already-linked`).
+    #[error("this login is already linked to an account")]
+    AlreadyLinked,
+    /// A sensitive operation needs a separate consent not in force (403, `consent-required`, with
+    /// the purpose named).
+    #[error("separate consent (单独同意) for `{purpose}` is needed first (POST /api/v1/consents/separate)")]
+    SeparateConsentRequired {
+        /// The purpose id.
+        purpose: String,
+    },
+    /// An identity-document number failed validation (400, `invalid-id-document`, with `reason`:
+    /// check-digit, impossible-date, future-date, unknown-province, length, character, prefix, …).
+    #[error("the identity document number is not valid ({reason})")]
+    InvalidIdDocument {
+        /// The validation rule that failed (never the value).
+        reason: &'static str,
+    },
+    /// The document already verifies another account (409, `document-already-verified`).
+    #[error("this document already verifies another account")]
+    DocumentAlreadyVerified,
+    /// A minor's account needs a recorded guardian consent for this (403,
+    /// `guardian-consent-required`).
+    #[error("{0}")]
+    GuardianConsentRequired(String),
+    /// An outside provider (verification) could not answer (503, `provider-unavailable`).
+    #[error("the verification provider is unavailable; try again later")]
+    ProviderUnavailable,
 }
 
 /// An RFC 9457 problem document.
@@ -75,6 +108,9 @@ pub struct Problem {
     /// For `permission-required`: a way to reach the goal without the permission (zh-CN).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alternative: Option<String>,
+    /// For `invalid-id-document`, `oauth-refused`: the rule or code that failed (never a value).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl AppError {
@@ -121,6 +157,58 @@ impl AppError {
                 StatusCode::CONFLICT,
                 "policy-version-mismatch",
                 "Not the current policy version",
+            ),
+            AppError::OAuth(e) => {
+                use crate::accounts::oauth::OAuthError as E;
+                match e {
+                    E::UnknownProvider => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+                    E::BadState => (
+                        StatusCode::BAD_REQUEST,
+                        "oauth-state",
+                        "Unknown, used or expired login attempt",
+                    ),
+                    E::Denied(_) => (
+                        StatusCode::BAD_REQUEST,
+                        "oauth-denied",
+                        "The provider did not authorise the login",
+                    ),
+                    E::TokenRefused(_) => (
+                        StatusCode::BAD_REQUEST,
+                        "oauth-refused",
+                        "The provider refused the authorization code",
+                    ),
+                    E::Provider(_) | E::NoUserId => (
+                        StatusCode::BAD_GATEWAY,
+                        "provider-unavailable",
+                        "The login provider failed",
+                    ),
+                }
+            }
+            AppError::AlreadyLinked => (StatusCode::CONFLICT, "already-linked", "Already linked"),
+            AppError::SeparateConsentRequired { .. } => (
+                StatusCode::FORBIDDEN,
+                "consent-required",
+                "Consent required",
+            ),
+            AppError::InvalidIdDocument { .. } => (
+                StatusCode::BAD_REQUEST,
+                "invalid-id-document",
+                "Invalid identity document number",
+            ),
+            AppError::DocumentAlreadyVerified => (
+                StatusCode::CONFLICT,
+                "document-already-verified",
+                "Document already verified",
+            ),
+            AppError::GuardianConsentRequired(_) => (
+                StatusCode::FORBIDDEN,
+                "guardian-consent-required",
+                "Guardian consent required",
+            ),
+            AppError::ProviderUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "provider-unavailable",
+                "Provider unavailable",
             ),
             _ => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -178,10 +266,19 @@ impl AppError {
             purpose: match self {
                 AppError::PermissionRequired(p) => Some(p.purpose.id().into_owned()),
                 AppError::ConsentRequired(_) => Some("core".to_string()),
+                AppError::SeparateConsentRequired { purpose } => Some(purpose.clone()),
                 _ => None,
             },
             alternative: match self {
                 AppError::PermissionRequired(p) => p.alternative.map(str::to_string),
+                _ => None,
+            },
+            reason: match self {
+                AppError::InvalidIdDocument { reason } => Some((*reason).to_string()),
+                AppError::OAuth(crate::accounts::oauth::OAuthError::TokenRefused(code))
+                | AppError::OAuth(crate::accounts::oauth::OAuthError::Denied(code)) => {
+                    Some(code.clone())
+                }
                 _ => None,
             },
         }

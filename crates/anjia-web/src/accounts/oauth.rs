@@ -759,3 +759,319 @@ mod tests {
         assert_eq!(clean_nickname(" \u{0} "), None);
     }
 }
+
+// ---- the flow: states, callback, links ------------------------------------------------------
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::privacy::SubjectId;
+use anjia_store::StoreError;
+use anjia_store::accounts::{OAuthLinkRow, OAuthStateRow};
+
+/// Why a linked login was started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Intent {
+    /// Sign in (or sign up) with the provider.
+    Login,
+    /// Link the provider to the signed-in account (from the profile).
+    Link,
+}
+
+impl Intent {
+    /// The stored id (`oauth_states.intent`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Intent::Login => "login",
+            Intent::Link => "link",
+        }
+    }
+}
+
+/// The outcome of a callback.
+pub enum Completed {
+    /// A known provider user: sign this account in.
+    SignIn {
+        /// The account.
+        account_id: SubjectId,
+    },
+    /// An unknown provider user: the browser keeps `pending_state` (a cookie) and binds a phone
+    /// by SMS code (the real-identity rule for accounts); then [`bind_pending`] links it.
+    NeedsPhone {
+        /// The state value of the waiting request.
+        pending_state: Zeroizing<String>,
+    },
+    /// The provider was linked to the signed-in account.
+    Linked {
+        /// The account.
+        account_id: SubjectId,
+    },
+}
+
+impl fmt::Debug for Completed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Completed::SignIn { .. } => "SignIn",
+            Completed::NeedsPhone { .. } => "NeedsPhone",
+            Completed::Linked { .. } => "Linked",
+        })
+    }
+}
+
+/// A provider's `error` callback parameter reduced to a plain token (it is request data).
+fn callback_error(raw: &str) -> String {
+    error_code(&BasicErrorResponseType::Extension(raw.to_string()))
+}
+
+/// Starts a linked login: stores the state (hashed), the PKCE verifier, the intent and — for a
+/// link — the account, valid for [`STATE_TTL`]; returns the provider URL to redirect to. Deletes
+/// expired requests on the way (they may hold a nickname).
+///
+/// # Errors
+/// `not-found` for an unknown provider; storage errors.
+pub async fn begin(
+    state: &AppState,
+    provider_id: &str,
+    intent: Intent,
+    account: Option<&SubjectId>,
+) -> Result<String, AppError> {
+    let provider = state.oauth.get(provider_id)?;
+    let now = state.privacy.now();
+    let store = state.privacy.store();
+    store.oauth_states_delete_expired(now).await?;
+    let a = provider.start();
+    store
+        .insert_oauth_state(&OAuthStateRow {
+            id: state_hash(&a.state),
+            provider: provider.id().to_string(),
+            code_verifier: a.code_verifier.to_string(),
+            intent: intent.as_str().to_string(),
+            account_id: match intent {
+                Intent::Link => account.map(|a| a.as_str().to_string()),
+                Intent::Login => None,
+            },
+            created_at: now,
+            expires_at: now + STATE_TTL,
+            consumed_at: None,
+            provider_user_index: None,
+            nickname: None,
+        })
+        .await?;
+    tracing::info!(provider = provider.id(), intent = intent.as_str(), "linked login started");
+    Ok(a.url)
+}
+
+/// Finishes a callback: consumes the state (once, unexpired, same provider), exchanges the code
+/// with the stored verifier, reads the userinfo, and then — for a login — signs in a known
+/// provider user or parks an unknown one for phone binding; for a link, links the provider to
+/// `current` (which must be the account that started it). Every provision of the code to the
+/// provider by a known account is recorded (`Privacy::provide`, audited).
+///
+/// # Errors
+/// `oauth-state` (unknown, used, expired, other provider, other account), `oauth-denied`,
+/// `oauth-refused`, `provider-unavailable`, `already-linked`; storage errors.
+pub async fn complete(
+    state: &AppState,
+    provider_id: &str,
+    code: Option<&str>,
+    state_param: Option<&str>,
+    error: Option<&str>,
+    current: Option<&SubjectId>,
+) -> Result<Completed, AppError> {
+    let provider = state.oauth.get(provider_id)?;
+    let store = state.privacy.store();
+    let Some(state_param) = state_param.filter(|s| !s.is_empty() && s.len() <= 512) else {
+        return Err(OAuthError::BadState.into());
+    };
+    let id_hash = state_hash(state_param);
+    let now = state.privacy.now();
+    // Consumed here whatever happens next: a state is good for one callback.
+    let row = store
+        .take_oauth_state(&id_hash, now)
+        .await?
+        .filter(|r| r.provider == provider.id())
+        .ok_or(OAuthError::BadState)?;
+    if let Some(e) = error {
+        return Err(OAuthError::Denied(callback_error(e)).into());
+    }
+    let Some(code) = code.filter(|c| !c.is_empty() && c.len() <= 2048) else {
+        return Err(OAuthError::Denied("no_code".into()).into());
+    };
+    let link_account = if row.intent == Intent::Link.as_str() {
+        let owner = row.account_id.as_deref().and_then(SubjectId::parse);
+        match (owner, current) {
+            (Some(o), Some(c)) if o == *c => Some(o),
+            _ => return Err(OAuthError::BadState.into()),
+        }
+    } else {
+        None
+    };
+    let token = provider
+        .exchange(state.oauth.http(), code, &row.code_verifier)
+        .await?;
+    let user = provider.userinfo(state.oauth.http(), &token).await?;
+    let index = provider_user_index(
+        state.privacy.keys().blind_index(),
+        provider.id(),
+        user.user_id(),
+    );
+    let existing = store
+        .oauth_link_by_provider_user(provider.id(), &index)
+        .await?;
+    match link_account {
+        Some(account) => {
+            if existing.is_some() {
+                return Err(AppError::AlreadyLinked);
+            }
+            insert_link(state, &account, provider.id(), &index).await?;
+            record_provision(state, &account, provider.id()).await?;
+            tracing::info!(provider = provider.id(), "provider linked");
+            Ok(Completed::Linked {
+                account_id: account,
+            })
+        }
+        None => match existing.and_then(|l| SubjectId::parse(&l.account_id)) {
+            Some(account_id) => {
+                record_provision(state, &account_id, provider.id()).await?;
+                tracing::info!(provider = provider.id(), "linked login: known user");
+                Ok(Completed::SignIn { account_id })
+            }
+            None => {
+                store
+                    .set_oauth_state_pending(&id_hash, &index, user.nickname.as_deref())
+                    .await?;
+                tracing::info!(provider = provider.id(), "linked login: new user must bind a phone");
+                Ok(Completed::NeedsPhone {
+                    pending_state: Zeroizing::new(state_param.to_string()),
+                })
+            }
+        },
+    }
+}
+
+/// The waiting request of an unknown provider user, if `pending_state` names one that is
+/// consumed, holds a provider user and has not expired. Returns the provider id and nickname.
+///
+/// # Errors
+/// Storage errors.
+pub async fn pending(
+    state: &AppState,
+    pending_state: &str,
+) -> Result<Option<(String, Option<String>)>, AppError> {
+    let row = state
+        .privacy
+        .store()
+        .oauth_state(&state_hash(pending_state))
+        .await?;
+    Ok(row
+        .filter(|r| {
+            r.intent == Intent::Login.as_str()
+                && r.consumed_at.is_some()
+                && r.provider_user_index.is_some()
+                && r.expires_at > state.privacy.now()
+        })
+        .map(|r| (r.provider, r.nickname)))
+}
+
+/// Links the waiting provider user of `pending_state` to `account` once the phone was bound by
+/// SMS code (the caller verified the code and signed the account in). Records the provision to
+/// the provider. Returns the provider's nickname (for an empty profile).
+///
+/// # Errors
+/// `oauth-state` when nothing waits under `pending_state` (unknown, expired, already bound);
+/// `already-linked` when the provider user or the account's link to this provider exists.
+pub async fn bind_pending(
+    state: &AppState,
+    pending_state: &str,
+    account: &SubjectId,
+) -> Result<Option<String>, AppError> {
+    let store = state.privacy.store();
+    let row = store
+        .oauth_state(&state_hash(pending_state))
+        .await?
+        .filter(|r| {
+            r.intent == Intent::Login.as_str()
+                && r.consumed_at.is_some()
+                && r.expires_at > state.privacy.now()
+        })
+        .ok_or(OAuthError::BadState)?;
+    let index = row.provider_user_index.ok_or(OAuthError::BadState)?;
+    insert_link(state, account, &row.provider, &index).await?;
+    record_provision(state, account, &row.provider).await?;
+    tracing::info!(provider = %row.provider, "linked login: phone bound, provider linked");
+    Ok(row.nickname)
+}
+
+async fn insert_link(
+    state: &AppState,
+    account: &SubjectId,
+    provider: &str,
+    index: &str,
+) -> Result<(), AppError> {
+    match state
+        .privacy
+        .store()
+        .insert_oauth_link(&OAuthLinkRow {
+            account_id: account.as_str().to_string(),
+            provider: provider.to_string(),
+            provider_user_index: index.to_string(),
+            linked_at: state.privacy.now(),
+        })
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(StoreError::Constraint { .. }) => Err(AppError::AlreadyLinked),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Records (and audits) the provision of the authorization code to the login provider
+/// (registry field `login.oauth_code`).
+async fn record_provision(
+    state: &AppState,
+    account: &SubjectId,
+    provider: &str,
+) -> Result<(), AppError> {
+    state
+        .privacy
+        .provide(account, provider, &["login.oauth_code"])
+        .await?;
+    Ok(())
+}
+
+/// The account's linked providers.
+///
+/// # Errors
+/// Storage errors.
+pub async fn links_of(state: &AppState, account: &SubjectId) -> Result<Vec<OAuthLinkRow>, AppError> {
+    Ok(state.privacy.store().oauth_links_of(account.as_str()).await?)
+}
+
+/// Unlinks `provider` from `account` (always allowed: the phone remains a way in); `true` when a
+/// link existed. Audited as a deletion.
+///
+/// # Errors
+/// Storage errors.
+pub async fn unlink(state: &AppState, account: &SubjectId, provider: &str) -> Result<bool, AppError> {
+    let removed = state
+        .privacy
+        .store()
+        .delete_oauth_link(account.as_str(), provider)
+        .await?;
+    if removed {
+        let pseudonym = state.privacy.pseudonym(account).await?;
+        state
+            .privacy
+            .audit(
+                anjia_privacy::audit::AuditEvent::new(
+                    anjia_privacy::audit::AuditKind::Deletion,
+                    anjia_privacy::audit::Actor::Subject(pseudonym.clone()),
+                )
+                .subject(pseudonym)
+                .purpose("unlink provider")
+                .details(serde_json::json!({"store": "oauth_links", "provider": provider})),
+            )
+            .await?;
+        tracing::info!(provider, "provider unlinked");
+    }
+    Ok(removed)
+}
