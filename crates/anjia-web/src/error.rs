@@ -60,7 +60,9 @@ pub enum AppError {
     AlreadyLinked,
     /// A sensitive operation needs a separate consent not in force (403, `consent-required`, with
     /// the purpose named).
-    #[error("separate consent (单独同意) for `{purpose}` is needed first (POST /api/v1/consents/separate)")]
+    #[error(
+        "separate consent (单独同意) for `{purpose}` is needed first (POST /api/v1/consents/separate)"
+    )]
     SeparateConsentRequired {
         /// The purpose id.
         purpose: String,

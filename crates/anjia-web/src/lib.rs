@@ -44,6 +44,8 @@ pub struct AppState {
     pub privacy: Privacy,
     /// Linked-login providers (none unless configured).
     pub oauth: accounts::oauth::OAuthProviders,
+    /// The real-name verification provider (the sandbox unless another is plugged in).
+    pub verifier: Arc<dyn accounts::verification::VerificationProvider>,
 }
 
 impl AppState {
@@ -55,6 +57,7 @@ impl AppState {
             clock: Arc::new(OffsetDateTime::now_utc),
             privacy,
             oauth: accounts::oauth::OAuthProviders::default(),
+            verifier: Arc::new(accounts::verification::SandboxVerifier),
         }
     }
 

@@ -421,6 +421,13 @@ pub async fn post_consents(
             return Err(consent_required(current));
         }
     }
+    let granting: Vec<Purpose> = change
+        .grant
+        .iter()
+        .chain(change.accept.iter().flatten())
+        .cloned()
+        .collect();
+    crate::accounts::minors::check_general_grants(&state, &id, &granting).await?;
     privacy.change_consent(&id, &change, Surface::Api).await?;
     Ok(Json(
         consents_response(&state, Some(&id), issued.as_ref()).await?,
@@ -696,6 +703,7 @@ pub(crate) async fn grant_separate_consent(
     if cs.accepted_version().is_none() {
         return Err(consent_required(privacy.current_policy()));
     }
+    crate::accounts::minors::check_separate_grant(state, subject, &sensitive).await?;
     let act = ExplicitAct::from_confirmation(&sensitive, confirmation, surface, privacy.now())
         .map_err(PrivacyError::Consent)?;
     let consent = SeparateConsent::given(sensitive, act).map_err(PrivacyError::Consent)?;

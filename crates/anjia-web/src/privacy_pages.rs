@@ -330,6 +330,13 @@ pub async fn consent_post(
             )));
         }
     }
+    let granting: Vec<Purpose> = change
+        .grant
+        .iter()
+        .chain(change.accept.iter().flatten())
+        .cloned()
+        .collect();
+    crate::accounts::minors::check_general_grants(&state, &id, &granting).await?;
     privacy.change_consent(&id, &change, Surface::Web).await?;
     let mut resp = Redirect::to(&format!("/privacy/consent?done={action}")).into_response();
     if let Some(id) = issued {

@@ -856,7 +856,11 @@ pub async fn begin(
             nickname: None,
         })
         .await?;
-    tracing::info!(provider = provider.id(), intent = intent.as_str(), "linked login started");
+    tracing::info!(
+        provider = provider.id(),
+        intent = intent.as_str(),
+        "linked login started"
+    );
     Ok(a.url)
 }
 
@@ -939,7 +943,10 @@ pub async fn complete(
                 store
                     .set_oauth_state_pending(&id_hash, &index, user.nickname.as_deref())
                     .await?;
-                tracing::info!(provider = provider.id(), "linked login: new user must bind a phone");
+                tracing::info!(
+                    provider = provider.id(),
+                    "linked login: new user must bind a phone"
+                );
                 Ok(Completed::NeedsPhone {
                     pending_state: Zeroizing::new(state_param.to_string()),
                 })
@@ -1042,8 +1049,15 @@ async fn record_provision(
 ///
 /// # Errors
 /// Storage errors.
-pub async fn links_of(state: &AppState, account: &SubjectId) -> Result<Vec<OAuthLinkRow>, AppError> {
-    Ok(state.privacy.store().oauth_links_of(account.as_str()).await?)
+pub async fn links_of(
+    state: &AppState,
+    account: &SubjectId,
+) -> Result<Vec<OAuthLinkRow>, AppError> {
+    Ok(state
+        .privacy
+        .store()
+        .oauth_links_of(account.as_str())
+        .await?)
 }
 
 /// Unlinks `provider` from `account` (always allowed: the phone remains a way in); `true` when a
@@ -1051,7 +1065,11 @@ pub async fn links_of(state: &AppState, account: &SubjectId) -> Result<Vec<OAuth
 ///
 /// # Errors
 /// Storage errors.
-pub async fn unlink(state: &AppState, account: &SubjectId, provider: &str) -> Result<bool, AppError> {
+pub async fn unlink(
+    state: &AppState,
+    account: &SubjectId,
+    provider: &str,
+) -> Result<bool, AppError> {
     let removed = state
         .privacy
         .store()

@@ -111,3 +111,263 @@ mod tests {
         assert_eq!(VerificationOutcome::Mismatch.status(), "mismatch");
     }
 }
+
+// ---- the service ----------------------------------------------------------------------------
+
+use crate::AppState;
+use crate::error::AppError;
+use crate::privacy::SubjectId;
+use anjia_domain::id_document::{self, DocumentType};
+use anjia_privacy::consent::SensitivePurpose;
+use anjia_privacy::crypto::FieldContext;
+use anjia_store::StoreError;
+use anjia_store::accounts::IdentityVerificationRow;
+use time::OffsetDateTime;
+
+/// The registry recipient real-name verification goes to.
+pub const RECIPIENT: &str = "realname_verifier";
+
+/// The registry fields sent to it.
+pub const FIELDS: [&str; 2] = ["verification.real_name", "verification.id_number"];
+
+/// Where the birth date is sealed (the AAD names table and column).
+const TABLE: &str = "identity_verifications";
+const BIRTH_COLUMN: &str = "birth_date_ciphertext";
+
+/// The separate consents real-name verification needs: the purpose itself (sensitive PI, PIPL
+/// Art. 29) and the provision to the verifier (Art. 23).
+pub fn consents_needed() -> [SensitivePurpose; 2] {
+    [
+        SensitivePurpose::RealNameVerification,
+        SensitivePurpose::ThirdPartyProvision(RECIPIENT.to_string()),
+    ]
+}
+
+/// What the user submits. `Debug` shows neither name nor number.
+pub struct VerifyInput {
+    /// A [`DocumentType::id`], e.g. `resident_identity_card`.
+    pub document_type: String,
+    /// The holder's name.
+    pub name: String,
+    /// The document number as typed (full-width digits, spaces and lower-case `x` accepted).
+    pub number: String,
+}
+
+impl fmt::Debug for VerifyInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyInput")
+            .field("document_type", &self.document_type)
+            .finish_non_exhaustive()
+    }
+}
+
+use std::fmt;
+
+/// A stored verification as shown to its subject: no name, no full number.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct VerificationView {
+    /// `verified` or `mismatch`.
+    pub status: String,
+    /// The document type id.
+    pub document_type: String,
+    /// The document type (zh-CN).
+    pub document_label: String,
+    /// The number masked (`1****************X`).
+    pub number_masked: String,
+    /// Which provider answered (`sandbox` in development).
+    pub provider: String,
+    /// When (RFC 3339, UTC).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub verified_at: OffsetDateTime,
+}
+
+impl VerificationView {
+    /// The view of a stored row.
+    pub fn of(r: &IdentityVerificationRow) -> VerificationView {
+        VerificationView {
+            status: r.status.clone(),
+            document_type: r.document_type.clone(),
+            document_label: DocumentType::parse_id(&r.document_type)
+                .map(|t| t.label_zh().to_string())
+                .unwrap_or_default(),
+            number_masked: r.number_masked.clone(),
+            provider: r.provider.clone(),
+            verified_at: r.verified_at,
+        }
+    }
+}
+
+/// The account's verification, if any.
+///
+/// # Errors
+/// Storage errors.
+pub async fn current(
+    state: &AppState,
+    account: &SubjectId,
+) -> Result<Option<VerificationView>, AppError> {
+    Ok(state
+        .privacy
+        .store()
+        .identity_verification(account.as_str())
+        .await?
+        .as_ref()
+        .map(VerificationView::of))
+}
+
+/// The first of [`consents_needed`] not in force for `account`, if any.
+///
+/// # Errors
+/// Storage errors.
+pub async fn missing_consent(
+    state: &AppState,
+    account: &SubjectId,
+) -> Result<Option<SensitivePurpose>, AppError> {
+    let cs = state.privacy.consent_state(Some(account)).await?;
+    Ok(consents_needed()
+        .into_iter()
+        .find(|p| cs.separate(p).is_none()))
+}
+
+/// Verifies the account's real name. The caller has checked the session and a fresh step-up.
+///
+/// In order: both separate consents in force ([`consents_needed`]); the document type known and
+/// the number valid for it (`anjia_domain::id_document::parse` on today's Asia/Shanghai date);
+/// the name a valid [`RealName`]; the document not verifying another account (by its keyed hash,
+/// `BlindIndex::id_number`); then the provision to [`RECIPIENT`] is authorised, recorded and
+/// audited (`Privacy::provide`), the provider asked, and the result stored: status, masked
+/// number, document type, provider, time; for `verified` also the document index and the sealed
+/// birth date (for the age rules, PRV-15). Name and number are not stored (PRV-12: only the
+/// result, the masked number and the keyed hash).
+///
+/// # Errors
+/// `consent-required` naming the missing purpose; `invalid-body` for an unknown document type or
+/// an unusable name (field named); `invalid-id-document` with the parser's reason;
+/// `document-already-verified` (409); `provider-unavailable` (503); storage and crypto errors.
+pub async fn verify(
+    state: &AppState,
+    account: &SubjectId,
+    input: &VerifyInput,
+) -> Result<VerificationView, AppError> {
+    if let Some(p) = missing_consent(state, account).await? {
+        return Err(AppError::SeparateConsentRequired {
+            purpose: p.purpose().id().into_owned(),
+        });
+    }
+    let privacy = &state.privacy;
+    let now = privacy.now();
+    let kind = DocumentType::parse_id(input.document_type.trim()).ok_or_else(|| {
+        AppError::BadBody(
+            "field `document_type`: expected one of resident_identity_card, hk_macao_taiwan_residence_permit, foreign_permanent_residence_card, foreign_permanent_residence_card_legacy, hk_macao_travel_permit, taiwan_travel_permit, passport".into(),
+        )
+    })?;
+    let doc = id_document::parse(
+        kind,
+        &input.number,
+        anjia_domain::age::today_in_shanghai(now),
+    )
+    .map_err(|e| AppError::InvalidIdDocument { reason: e.reason() })?;
+    let name = RealName::parse(&input.name).map_err(|_| {
+        AppError::BadBody("field `name`: 1–64 characters without control characters".into())
+    })?;
+    let number = IdNumber::parse(doc.number())
+        .map_err(|_| AppError::InvalidIdDocument { reason: "length" })?;
+    let keys = privacy.keys();
+    let document_index = keys.blind_index().id_number(&number);
+    let store = privacy.store();
+    if let Some(other) = store
+        .verification_by_document_index(&document_index)
+        .await?
+        && other.account_id != account.as_str()
+    {
+        return Err(AppError::DocumentAlreadyVerified);
+    }
+    privacy.provide(account, RECIPIENT, &FIELDS).await?;
+    let outcome = state
+        .verifier
+        .verify(VerificationQuery {
+            name: &name,
+            document_type: kind.id(),
+            number: &number,
+        })
+        .await
+        .map_err(|_| AppError::ProviderUnavailable)?;
+    let verified = outcome == VerificationOutcome::Consistent;
+    let birth_date_ciphertext = match (verified, doc.birth_date()) {
+        (true, Some(d)) => {
+            let (key, version) = privacy.data_key(account).await?;
+            let text = format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day());
+            Some(
+                key.cipher(version)
+                    .seal(
+                        &FieldContext::new(TABLE, BIRTH_COLUMN, account.as_str()),
+                        text.as_bytes(),
+                    )
+                    .map_err(crate::privacy::PrivacyError::from)?,
+            )
+        }
+        _ => None,
+    };
+    let row = IdentityVerificationRow {
+        account_id: account.as_str().to_string(),
+        document_type: kind.id().to_string(),
+        status: outcome.status().to_string(),
+        number_masked: doc.masked(),
+        document_index: verified.then_some(document_index),
+        birth_date_ciphertext,
+        provider: state.verifier.id().to_string(),
+        verified_at: now,
+    };
+    match store.upsert_identity_verification(&row).await {
+        Ok(()) => {}
+        // Another account took the document between the check and the write.
+        Err(StoreError::Constraint { .. }) if verified => {
+            return Err(AppError::DocumentAlreadyVerified);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tracing::info!(
+        status = outcome.status(),
+        document_type = kind.id(),
+        "real-name verification"
+    );
+    if verified {
+        crate::accounts::minors::after_verification(state, account).await?;
+    }
+    Ok(VerificationView::of(&row))
+}
+
+/// The verified birth date of `account`, opened with its data key; `None` without a verified
+/// document carrying one.
+///
+/// # Errors
+/// Storage, key and crypto errors (a shredded key: [`crate::privacy::PrivacyError::Shredded`]).
+pub async fn verified_birth_date(
+    state: &AppState,
+    account: &SubjectId,
+) -> Result<Option<time::Date>, AppError> {
+    let Some(row) = state
+        .privacy
+        .store()
+        .identity_verification(account.as_str())
+        .await?
+        .filter(|r| r.status == VerificationOutcome::Consistent.status())
+    else {
+        return Ok(None);
+    };
+    let Some(sealed) = row.birth_date_ciphertext else {
+        return Ok(None);
+    };
+    let (key, version) = state.privacy.data_key(account).await?;
+    let text = key
+        .cipher(version)
+        .open_string(
+            &FieldContext::new(TABLE, BIRTH_COLUMN, account.as_str()),
+            &sealed,
+        )
+        .map_err(crate::privacy::PrivacyError::from)?;
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(&text, &fmt).map(Some).map_err(|_| {
+        crate::privacy::PrivacyError::Corrupt("identity_verifications.birth_date_ciphertext").into()
+    })
+}
