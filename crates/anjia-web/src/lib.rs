@@ -3,6 +3,7 @@
 //! Nothing here stores or indexes data itself: handlers call [`anjia_store::Store`] and
 //! [`anjia_search::SearchIndex`].
 
+pub mod accounts;
 pub mod api;
 pub mod error;
 pub mod nearby;
