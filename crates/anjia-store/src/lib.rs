@@ -16,7 +16,10 @@
 //! * `import_runs` and `import_rejections`: one row per import and per rejected record.
 //! * Privacy tables (subjects, policy versions, consent, audit, provisions, staff, search history,
 //!   analytics): see [`privacy`]. The key vault is a separate database: see [`KeyVault`].
+//! * Account tables (accounts, SMS codes and outbox, sessions, OAuth requests and links, real-name
+//!   verification, guardian consent): see [`accounts`].
 
+pub mod accounts;
 mod error;
 pub mod keys;
 pub mod privacy;
@@ -26,6 +29,10 @@ pub mod testing;
 mod utc;
 pub mod vault;
 
+pub use accounts::{
+    AccountRow, GuardianConsentRow, IdentityVerificationRow, OAuthLinkRow, OAuthStateRow,
+    SessionRow, SmsCodeRow,
+};
 pub use error::StoreError;
 pub use privacy::{
     AnalyticsEventRow, AuditRow, BulkExportRow, CheckpointRow, ConsentRow, PolicyVersionRow,
