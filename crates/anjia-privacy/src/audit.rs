@@ -82,6 +82,17 @@ pub enum AuditKind {
     Corrected,
     /// A breach incident was recorded or notices sent (PRV-38).
     Breach,
+    /// An account signed in (issue 3; details: method, session kind, whether it was created).
+    SignIn,
+    /// An account revoked every one of its sessions (issue 3).
+    SignOutEverywhere,
+    /// An account's password was set or changed (issue 3).
+    PasswordChanged,
+    /// An account's phone number was changed (issue 3).
+    PhoneChanged,
+    /// An account was recovered by an SMS code to its phone: new password, sessions revoked
+    /// (issue 3).
+    AccountRecovered,
 }
 
 impl AuditKind {
@@ -102,6 +113,11 @@ impl AuditKind {
             AuditKind::RoleChanged => "role_changed",
             AuditKind::Corrected => "corrected",
             AuditKind::Breach => "breach",
+            AuditKind::SignIn => "sign_in",
+            AuditKind::SignOutEverywhere => "sign_out_everywhere",
+            AuditKind::PasswordChanged => "password_changed",
+            AuditKind::PhoneChanged => "phone_changed",
+            AuditKind::AccountRecovered => "account_recovered",
         }
     }
 }
@@ -928,6 +944,23 @@ mod tests {
             proptest::prop_assert_eq!(
                 check(&entries, &cps),
                 Err(Tamper { seq: i as u64 + 1, kind: TamperKind::Edited })
+            );
+        }
+    }
+
+    #[test]
+    fn account_kinds_serialise_as_their_stored_names() {
+        for k in [
+            AuditKind::SignIn,
+            AuditKind::SignOutEverywhere,
+            AuditKind::PasswordChanged,
+            AuditKind::PhoneChanged,
+            AuditKind::AccountRecovered,
+            AuditKind::Breach,
+        ] {
+            assert_eq!(
+                serde_json::to_value(k).unwrap(),
+                serde_json::Value::String(k.as_str().to_string())
             );
         }
     }

@@ -84,6 +84,19 @@ pub enum AppError {
     /// An outside provider (verification) could not answer (503, `provider-unavailable`).
     #[error("the verification provider is unavailable; try again later")]
     ProviderUnavailable,
+    /// An accounts operation was refused or failed (issue 3): `invalid-phone`, `invalid-code`,
+    /// `rate-limited` (429 + `Retry-After`), `unauthenticated` (401 + `WWW-Authenticate`),
+    /// `invalid-credentials`, `policy-not-accepted`, `step-up-required`, `invalid-nickname`,
+    /// `invalid-password`, `phone-taken`, `phone-unchanged`, `image-rejected`, `sms-failed`; see
+    /// [`crate::accounts::AccountError`].
+    #[error("{0}")]
+    Account(#[from] crate::accounts::AccountError),
+    /// A page POST of a signed-in session without its CSRF token (403, type `csrf`).
+    #[error("{0}")]
+    Csrf(String),
+    /// The caller may not do this (403, type `forbidden`).
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 /// An RFC 9457 problem document.
@@ -110,9 +123,13 @@ pub struct Problem {
     /// For `permission-required`: a way to reach the goal without the permission (zh-CN).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alternative: Option<String>,
-    /// For `invalid-id-document`, `oauth-refused`: the rule or code that failed (never a value).
+    /// For `invalid-code`, `invalid-nickname`, `invalid-password`, `image-rejected`: which rule
+    /// (e.g. `wrong`, `expired`, `used`, `too-many-attempts` for a code).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// For `rate-limited`: seconds to wait (also sent as the `Retry-After` header).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
 }
 
 impl AppError {
@@ -212,6 +229,9 @@ impl AppError {
                 "provider-unavailable",
                 "Provider unavailable",
             ),
+            AppError::Csrf(_) => (StatusCode::FORBIDDEN, "csrf", "Missing or wrong CSRF token"),
+            AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            AppError::Account(e) => account_kind(e),
             _ => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -281,9 +301,101 @@ impl AppError {
                 | AppError::OAuth(crate::accounts::oauth::OAuthError::Denied(code)) => {
                     Some(code.clone())
                 }
+                AppError::Account(e) => account_reason(e).map(str::to_string),
+                _ => None,
+            },
+            retry_after: match self {
+                AppError::Account(AccountError::RateLimited(r)) => Some(r.retry_after),
                 _ => None,
             },
         }
+    }
+}
+
+use crate::accounts::AccountError;
+
+/// Status, slug and title of an accounts error.
+fn account_kind(e: &AccountError) -> (StatusCode, &'static str, &'static str) {
+    match e {
+        AccountError::InvalidPhone(_) => (
+            StatusCode::BAD_REQUEST,
+            "invalid-phone",
+            "Not a mainland mobile number",
+        ),
+        AccountError::InvalidCode(_) => (
+            StatusCode::BAD_REQUEST,
+            "invalid-code",
+            "Verification code not accepted",
+        ),
+        AccountError::RateLimited(_) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many requests",
+        ),
+        AccountError::Unauthenticated => {
+            (StatusCode::UNAUTHORIZED, "unauthenticated", "Not signed in")
+        }
+        AccountError::InvalidCredentials => (
+            StatusCode::UNAUTHORIZED,
+            "invalid-credentials",
+            "Sign-in refused",
+        ),
+        AccountError::PolicyNotAccepted => (
+            StatusCode::FORBIDDEN,
+            "policy-not-accepted",
+            "Privacy policy not accepted",
+        ),
+        AccountError::StepUpRequired => (
+            StatusCode::FORBIDDEN,
+            "step-up-required",
+            "Verification with an SMS code required",
+        ),
+        AccountError::InvalidNickname(_) => (
+            StatusCode::BAD_REQUEST,
+            "invalid-nickname",
+            "Nickname not accepted",
+        ),
+        AccountError::InvalidPassword(_) => (
+            StatusCode::BAD_REQUEST,
+            "invalid-password",
+            "Password not accepted",
+        ),
+        AccountError::InvalidDevice(_) => (
+            StatusCode::BAD_REQUEST,
+            "invalid-body",
+            "Invalid request body",
+        ),
+        AccountError::PhoneTaken => (
+            StatusCode::CONFLICT,
+            "phone-taken",
+            "Phone number already in use",
+        ),
+        AccountError::PhoneUnchanged => {
+            (StatusCode::CONFLICT, "phone-unchanged", "Same phone number")
+        }
+        AccountError::NoSuchSession => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+        AccountError::Image(i) => (
+            StatusCode::from_u16(i.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+            "image-rejected",
+            "Image refused",
+        ),
+        AccountError::Sms(_) => (StatusCode::BAD_GATEWAY, "sms-failed", "SMS not sent"),
+        AccountError::Privacy(_) | AccountError::Store(_) | AccountError::Internal(_) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal server error",
+        ),
+    }
+}
+
+/// The `reason` member of an accounts error, if it has one.
+fn account_reason(e: &AccountError) -> Option<&'static str> {
+    match e {
+        AccountError::InvalidCode(r) => Some(r.as_str()),
+        AccountError::InvalidNickname(n) => Some(n.as_str()),
+        AccountError::InvalidPassword(p) => Some(p.as_str()),
+        AccountError::Image(i) => Some(i.reason),
+        _ => None,
     }
 }
 
@@ -293,12 +405,14 @@ impl IntoResponse for AppError {
         let p = self.problem();
         let status = StatusCode::from_u16(p.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::to_string(&p).unwrap_or_else(|_| "{}".into());
-        (
+        let mut res = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body,
         )
-            .into_response()
+            .into_response();
+        add_problem_headers(&mut res, &p);
+        res
     }
 }
 
@@ -315,6 +429,29 @@ impl<E: Into<AppError>> From<E> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let p = self.0.problem();
-        crate::pages::render_error(p)
+        let retry = p.retry_after;
+        let mut res = crate::pages::render_error(p);
+        if let Some(s) = retry
+            && let Ok(v) = header::HeaderValue::from_str(&s.to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        res
+    }
+}
+
+/// `Retry-After` (RFC 9110 §10.2.3) for `rate-limited`, `WWW-Authenticate: Bearer` (RFC 6750
+/// §3) for 401 answers of the API.
+fn add_problem_headers(res: &mut Response, p: &Problem) {
+    if let Some(s) = p.retry_after
+        && let Ok(v) = header::HeaderValue::from_str(&s.to_string())
+    {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    if p.status == 401 {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer realm=\"anjia\""),
+        );
     }
 }

@@ -19,7 +19,7 @@ use anjia_search::SearchIndex;
 use anjia_store::Store;
 use axum::Router;
 use axum::http::{Request, StatusCode};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 pub use privacy::Privacy;
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,11 +46,18 @@ pub struct AppState {
     pub oauth: accounts::oauth::OAuthProviders,
     /// The real-name verification provider (the sandbox unless another is plugged in).
     pub verifier: Arc<dyn accounts::verification::VerificationProvider>,
+    /// Accounts: sign-in, sessions, profile (issue 3).
+    pub accounts: accounts::Accounts,
 }
 
 impl AppState {
-    /// State with the system clock.
+    /// State with the system clock and the accounts service with its default configuration and
+    /// the development SMS gateway (see [`AppState::with_accounts`]).
     pub fn new(store: Store, index: SearchIndex, privacy: Privacy) -> AppState {
+        let accounts = accounts::Accounts::with_dev_outbox(
+            privacy.clone(),
+            accounts::AccountsConfig::default(),
+        );
         AppState {
             store,
             index,
@@ -58,12 +65,26 @@ impl AppState {
             privacy,
             oauth: accounts::oauth::OAuthProviders::default(),
             verifier: Arc::new(accounts::verification::SandboxVerifier),
+            accounts,
         }
     }
 
     /// The same state with these linked-login providers.
     pub fn with_oauth(mut self, oauth: accounts::oauth::OAuthProviders) -> AppState {
         self.oauth = oauth;
+        self
+    }
+
+    /// The same state with another accounts service (configured files directory, gateway, …).
+    pub fn with_accounts(mut self, accounts: accounts::Accounts) -> AppState {
+        self.accounts = accounts;
+        self
+    }
+
+    /// The same state with another clock for the handlers (the privacy and accounts services
+    /// take theirs from [`Privacy::open`]).
+    pub fn with_clock(mut self, clock: Clock) -> AppState {
+        self.clock = clock;
         self
     }
 }
@@ -73,11 +94,26 @@ pub fn system_clock() -> Clock {
     Arc::new(OffsetDateTime::now_utc)
 }
 
+/// Largest request body in general: 64 KiB.
+pub const BODY_LIMIT: usize = 64 * 1024;
+/// Largest request body of the avatar uploads: the image limit plus 64 KiB for the multipart
+/// framing and the other fields.
+pub const AVATAR_BODY_LIMIT: usize = accounts::profile::AVATAR_MAX_BYTES + 64 * 1024;
+
 /// The application's router: pages at `/`, API at `/api/v1`.
 ///
-/// Requests time out after 10 s (408); bodies are limited to 64 KiB. The access log records method,
-/// matched route and status only — never query strings, which may carry what users search for.
+/// Requests time out after 10 s (408); bodies are limited to 64 KiB ([`BODY_LIMIT`]), avatar
+/// uploads to [`AVATAR_BODY_LIMIT`]. Every page POST passes [`accounts::auth::csrf_guard`]. The
+/// access log records method, matched route and status only — never query strings, which may
+/// carry what users search for.
 pub fn router(state: AppState) -> Router {
+    use accounts::{api as acc_api, pages as acc};
+    let small = tower::ServiceBuilder::new()
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT));
+    let big = tower::ServiceBuilder::new()
+        .layer(axum::extract::DefaultBodyLimit::max(AVATAR_BODY_LIMIT))
+        .layer(RequestBodyLimitLayer::new(AVATAR_BODY_LIMIT));
     let api = Router::new()
         .route("/listings", get(api::search_listings))
         .route("/listings/{id}", get(api::listing_detail))
@@ -95,8 +131,34 @@ pub fn router(state: AppState) -> Router {
         .route("/search-history", get(privacy_api::search_history))
         .route("/privacy/policy", get(privacy_api::policy))
         .route("/openapi.json", get(api::openapi))
+        .route("/auth/code", post(acc_api::send_code))
+        .route("/auth/sign-in", post(acc_api::sign_in))
+        .route("/auth/sign-in/password", post(acc_api::sign_in_password))
+        .route("/auth/sign-out", post(acc_api::sign_out))
+        .route(
+            "/auth/sign-out-everywhere",
+            post(acc_api::sign_out_everywhere),
+        )
+        .route("/auth/recover/code", post(acc_api::send_recovery_code))
+        .route("/auth/recover", post(acc_api::recover))
+        .route("/auth/step-up/code", post(acc_api::send_step_up_code))
+        .route("/auth/step-up", post(acc_api::step_up))
+        .route("/me", get(acc_api::me).patch(acc_api::patch_me))
+        .route("/me/sessions", get(acc_api::sessions))
+        .route("/me/sessions/{id}", delete(acc_api::revoke_session))
+        .route("/me/password", put(acc_api::put_password))
+        .route("/me/phone/code", post(acc_api::send_phone_code))
+        .route("/me/phone", put(acc_api::put_phone))
         .fallback(api::not_found)
-        .method_not_allowed_fallback(api::method_not_allowed);
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(small.clone())
+        .route(
+            "/me/avatar",
+            get(acc_api::get_avatar)
+                .put(acc_api::put_avatar)
+                .delete(acc_api::delete_avatar)
+                .layer(big.clone()),
+        );
     Router::new()
         .route("/", get(pages::search_page))
         .route("/lots/{id}", get(pages::lot_page))
@@ -119,9 +181,54 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/staff/roles", get(privacy_pages::staff_roles_page))
         .route("/static/site.css", get(pages::stylesheet))
-        .nest("/api/v1", api)
+        .route("/account", get(acc::account_page))
+        .route(
+            "/account/sign-in",
+            get(acc::sign_in_page_get).post(acc::sign_in_post),
+        )
+        .route("/account/sign-in/code", post(acc::sign_in_code_post))
+        .route(
+            "/account/sign-in/password",
+            post(acc::sign_in_password_post),
+        )
+        .route("/account/sign-out", post(acc::sign_out_post))
+        .route(
+            "/account/sign-out-everywhere",
+            post(acc::sign_out_everywhere_post),
+        )
+        .route(
+            "/account/recover",
+            get(acc::recover_page_get).post(acc::recover_post),
+        )
+        .route("/account/recover/code", post(acc::recover_code_post))
+        .route("/account/nickname", post(acc::nickname_post))
+        .route("/account/sessions", get(acc::sessions_page))
+        .route("/account/sessions/revoke", post(acc::revoke_post))
+        .route(
+            "/account/password",
+            get(acc::password_page_get).post(acc::password_post),
+        )
+        .route("/account/step-up/code", post(acc::step_up_code_post))
+        .route("/account/step-up", post(acc::step_up_post))
+        .route(
+            "/account/phone",
+            get(acc::phone_page_get).post(acc::phone_post),
+        )
+        .route("/account/phone/code", post(acc::phone_code_post))
+        .route("/account/avatar/reset", post(acc::avatar_reset_post))
+        .route("/account/avatar/image", get(acc::avatar_image))
         .fallback(pages::not_found_page)
         .method_not_allowed_fallback(pages::method_not_allowed_page)
+        .layer(small)
+        .route(
+            "/account/avatar",
+            get(acc::avatar_page_get).post(acc::avatar_post).layer(big),
+        )
+        .nest("/api/v1", api)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            accounts::auth::csrf_guard,
+        ))
         .with_state(state)
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
@@ -137,7 +244,6 @@ pub fn router(state: AppState) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(10),
         ))
-        .layer(RequestBodyLimitLayer::new(64 * 1024))
         .layer(axum::middleware::from_fn(strict_transport_security))
 }
 
@@ -168,7 +274,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

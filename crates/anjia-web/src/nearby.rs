@@ -319,6 +319,8 @@ pub struct NearbyPage {
     pub error: Option<String>,
     /// The answer, after a "use my location" submission.
     pub result: Option<NearbyResult>,
+    /// The signed-in session's CSRF token for the form (see [`crate::accounts::auth::csrf_guard`]).
+    pub csrf: Option<String>,
 }
 
 /// What the page shows after locating.
@@ -343,8 +345,10 @@ fn render(page: NearbyPage, status: StatusCode) -> Result<Response, PageError> {
 /// `GET /nearby`: the forms; the location form only when location is granted.
 pub async fn nearby_page(
     State(state): State<AppState>,
+    current: crate::accounts::CurrentAccount,
     subject: Subject,
 ) -> Result<Response, PageError> {
+    let csrf = current.0.map(|s| s.csrf().to_string());
     let consent = consent_now(&state, &subject).await?;
     let granted = gate(Feature::NearbyLots, &consent).is_ok();
     render(
@@ -352,6 +356,7 @@ pub async fn nearby_page(
             granted,
             error: None,
             result: None,
+            csrf,
         },
         StatusCode::OK,
     )
@@ -361,9 +366,11 @@ pub async fn nearby_page(
 /// the explanation (403) when location is not granted, or the error (400).
 pub async fn nearby_post(
     State(state): State<AppState>,
+    current: crate::accounts::CurrentAccount,
     subject: Subject,
     body: String,
 ) -> Result<Response, PageError> {
+    let csrf = current.0.map(|s| s.csrf().to_string());
     let consent = consent_now(&state, &subject).await?;
     if gate(Feature::NearbyLots, &consent).is_err() {
         return render(
@@ -371,6 +378,7 @@ pub async fn nearby_post(
                 granted: false,
                 error: None,
                 result: None,
+                csrf,
             },
             StatusCode::FORBIDDEN,
         );
@@ -383,6 +391,7 @@ pub async fn nearby_post(
                     granted: true,
                     error: Some(format!("参数有误：{e}")),
                     result: None,
+                    csrf,
                 },
                 StatusCode::BAD_REQUEST,
             );
@@ -398,6 +407,7 @@ pub async fn nearby_post(
         NearbyPage {
             granted: true,
             error: None,
+            csrf,
             result: Some(NearbyResult {
                 district: r.district,
                 items: r.results.items,

@@ -399,6 +399,12 @@ pub fn render_error(p: Problem) -> Response {
             StatusCode::METHOD_NOT_ALLOWED => "不支持的请求方式".to_string(),
             StatusCode::FORBIDDEN => "请求被拒绝".to_string(),
             StatusCode::CONFLICT => "隐私政策版本已更新".to_string(),
+            StatusCode::UNAUTHORIZED => "请先登录".to_string(),
+            StatusCode::TOO_MANY_REQUESTS => "请求过于频繁".to_string(),
+            StatusCode::PAYLOAD_TOO_LARGE => "提交的内容过大".to_string(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE | StatusCode::UNPROCESSABLE_ENTITY => {
+                "无法处理提交的内容".to_string()
+            }
             _ => "服务器出错了".to_string(),
         },
         detail: p.detail,

@@ -107,6 +107,10 @@ pub struct ConsentPage {
     pub history: Vec<RecordShown>,
     /// A status line after a change.
     pub message: Option<String>,
+    /// The signed-in session's CSRF token for the forms (see [`crate::accounts::auth::csrf_guard`]).
+    pub csrf: Option<String>,
+    /// Whether the consent is an account's (signed in) rather than a visitor's.
+    pub account: bool,
 }
 
 /// A role on the staff page.
@@ -206,9 +210,12 @@ pub async fn policy_version_page(
 /// withdrawal per purpose.
 pub async fn consent_page(
     State(state): State<AppState>,
+    current: crate::accounts::CurrentAccount,
     subject: Subject,
     RawQuery(q): RawQuery,
 ) -> Result<ConsentPage, PageError> {
+    let csrf = current.0.as_ref().map(|s| s.csrf().to_string());
+    let account = current.0.is_some();
     let privacy = &state.privacy;
     let subject = known_subject(privacy, subject).await?;
     let cs = privacy.consent_state(subject.as_ref()).await?;
@@ -256,6 +263,8 @@ pub async fn consent_page(
             })
             .collect(),
         message,
+        csrf,
+        account,
     })
 }
 

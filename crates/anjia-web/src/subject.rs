@@ -1,5 +1,7 @@
-//! Who is asking: the subject id of the request, from the `anjia_subject` cookie (web) or the
-//! `X-Anjia-Subject` header (app and API clients).
+//! Who is asking: the subject id of the request — the signed-in account when the request has a
+//! valid session (cookie on pages, bearer token on the API; see [`crate::accounts::auth`]),
+//! otherwise the `anjia_subject` cookie (web) or the `X-Anjia-Subject` header (app and API
+//! clients) of a visitor.
 //!
 //! The id is issued only when the visitor accepts the privacy policy (PRV-05); before that a
 //! request has no subject and nothing optional is recorded. A malformed value is treated as
@@ -9,7 +11,6 @@ use crate::privacy::SubjectId;
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use std::convert::Infallible;
 
 /// Name of the subject cookie.
 pub const COOKIE: &str = "anjia_subject";
@@ -61,10 +62,20 @@ impl Subject {
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Subject {
-    type Rejection = Infallible;
+/// The account of a signed-in request, else the visitor's id from header or cookie. A visitor's
+/// subject is not merged into an account: signing in starts the account's own consent history,
+/// and signing out returns to the visitor's.
+impl FromRequestParts<crate::AppState> for Subject {
+    type Rejection = crate::accounts::auth::AuthRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &crate::AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let signed = crate::accounts::CurrentAccount::from_request_parts(parts, state).await?;
+        if let Some(s) = signed.0 {
+            return Ok(Subject(Some(s.account().clone())));
+        }
         Ok(Subject::from_headers(&parts.headers).0)
     }
 }

@@ -10,6 +10,8 @@
 //! | `log` | `ANJIA_LOG` | `info` | tracing filter |
 //! | `keys_file` | `ANJIA_KEYS_FILE` | `var/keys.toml` | key file (KEKs, blind-index key, audit signing seed), mode 0600, created by the first `serve`/`migrate`; unused when `ANJIA_KEK_CURRENT` is set (keys from the environment, see `anjia_privacy::crypto`) |
 //! | `vault_url` | `ANJIA_VAULT_URL` | `keys.db` beside a SQLite database | the key vault: a database of its own (required for PostgreSQL) |
+//! | `files_dir` | `ANJIA_FILES_DIR` | `var/files` | uploaded files (avatars under `avatars/`), created on first upload |
+//! | `trust_forwarded_for` | `ANJIA_TRUST_FORWARDED_FOR` | `false` | take the client address from the last `X-Forwarded-For` entry (only behind a reverse proxy that sets it; the per-address SMS limits use it) |
 //! | `storage_region` | `ANJIA_STORAGE_REGION` | `CN-BJ` | where the databases, vault and backups are stored: an ISO 3166-2:CN mainland code or a mainland cloud region; anything else refuses to start (PRV-36) |
 //! | `public_url` | `ANJIA_PUBLIC_URL` | none | the site's public base URL (`https://anjia.example`); required when a linked-login provider is configured (OAuth redirect URIs are built from it) |
 //! | `[oauth.<id>]` | — | none | a linked-login provider (see below) |
@@ -62,6 +64,16 @@ pub struct Config {
     /// Linked-login providers by registry recipient id (`[oauth.<id>]`).
     #[serde(default)]
     pub oauth: std::collections::BTreeMap<String, OAuthProviderConfig>,
+    /// Directory of uploaded files (avatars in `avatars/`).
+    #[serde(default = "default_files_dir")]
+    pub files_dir: PathBuf,
+    /// Whether the client address is the last `X-Forwarded-For` entry (behind a reverse proxy).
+    #[serde(default)]
+    pub trust_forwarded_for: bool,
+}
+
+fn default_files_dir() -> PathBuf {
+    PathBuf::from("var/files")
 }
 
 /// One `[oauth.<id>]` table. The secret is not part of the file: see the module docs.
@@ -160,6 +172,8 @@ impl Default for Config {
             storage_region: "CN-BJ".into(),
             public_url: None,
             oauth: std::collections::BTreeMap::new(),
+            files_dir: default_files_dir(),
+            trust_forwarded_for: false,
         }
     }
 }
@@ -301,7 +315,18 @@ mod tests {
         std::fs::write(&f, "listen = \"127.0.0.1:9\"\nbogus = 1\n").unwrap();
         assert!(Config::load(Some(&f)).is_err());
         std::fs::write(&f, "listen = \"127.0.0.1:9\"\n").unwrap();
-        assert_eq!(Config::load(Some(&f)).unwrap().listen, "127.0.0.1:9");
+        let c = Config::load(Some(&f)).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:9");
+        assert_eq!(c.files_dir, PathBuf::from("var/files"));
+        assert!(!c.trust_forwarded_for);
+        std::fs::write(
+            &f,
+            "files_dir = \"/srv/anjia/files\"\ntrust_forwarded_for = true\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&f)).unwrap();
+        assert_eq!(c.files_dir, PathBuf::from("/srv/anjia/files"));
+        assert!(c.trust_forwarded_for);
         assert!(Config::load(Some(&dir.path().join("missing.toml"))).is_err());
     }
 

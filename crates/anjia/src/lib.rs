@@ -54,6 +54,23 @@ pub fn open_index(config: &Config) -> anyhow::Result<SearchIndex> {
         .with_context(|| format!("opening the search index in {}", config.index_dir.display()))
 }
 
+/// The accounts service for the configuration: files under `files_dir`, the client address as
+/// `trust_forwarded_for` says, SMS through the development outbox gateway (the only gateway
+/// built in; a production gateway implements `anjia_web::accounts::sms::SmsGateway`).
+pub fn accounts_for(
+    config: &Config,
+    privacy: &anjia_web::Privacy,
+) -> anjia_web::accounts::Accounts {
+    anjia_web::accounts::Accounts::with_dev_outbox(
+        privacy.clone(),
+        anjia_web::accounts::AccountsConfig {
+            files_dir: config.files_dir.clone(),
+            trust_forwarded_for: config.trust_forwarded_for,
+            ..anjia_web::accounts::AccountsConfig::default()
+        },
+    )
+}
+
 /// A URL with any password replaced by `***`, for messages and logs.
 pub fn redact_url(url: &str) -> String {
     match url.split_once("://") {

@@ -54,6 +54,11 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// The development SMS gateway's outbox (the messages it would have sent).
+    Sms {
+        #[command(subcommand)]
+        command: SmsCommand,
+    },
     /// Write N synthetic lots drawn from the bundled titles' distributions as canonical JSON Lines
     /// (for load tests and benchmarks; see anjia_search::synth). Import them with `import jsonl`.
     Synth {
@@ -75,6 +80,20 @@ enum AuditCommand {
     Verify,
     /// Sign and store a checkpoint of the newest entry (e.g. before a backup).
     Checkpoint,
+}
+
+#[derive(Subcommand)]
+enum SmsCommand {
+    /// Print the latest messages written for a number, newest first (sign in on a development
+    /// server with the code printed here).
+    Outbox {
+        /// The mobile number (+86, spaces and dashes are fine).
+        #[arg(long)]
+        phone: String,
+        /// How many messages to print.
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -178,7 +197,10 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
                 %addr, lots = index.num_docs(), ready_after_ms = started.elapsed().as_millis() as u64,
                 "serving http://{addr}/"
             );
-            let state = anjia_web::AppState::new(store, index, privacy).with_oauth(oauth);
+            let accounts = anjia::accounts_for(&cfg, &privacy);
+            let state = anjia_web::AppState::new(store, index, privacy)
+                .with_accounts(accounts)
+                .with_oauth(oauth);
             anjia_web::serve(listener, state, async {
                 let _ = tokio::signal::ctrl_c().await;
             })
@@ -245,6 +267,28 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
             }
             std::io::Write::flush(&mut w)?;
             println!("wrote {n} synthetic lots to {}", output.display());
+        }
+        Command::Sms {
+            command: SmsCommand::Outbox { phone, limit },
+        } => {
+            let Ok(phone) = anjia_privacy::pi::Phone::parse(&phone) else {
+                anyhow::bail!(
+                    "--phone must be a mainland mobile number (11 digits starting with 1)"
+                );
+            };
+            let store = anjia::open_store(&cfg).await?;
+            let keys = anjia::privacy::load_keys(&cfg, false)?;
+            let index = keys.blind_index().phone(&phone);
+            let messages = store.sms_outbox_for(&index).await?;
+            if messages.is_empty() {
+                println!(
+                    "no messages for {} in the development outbox",
+                    phone.masked()
+                );
+            }
+            for (_, body, at) in messages.into_iter().take(limit) {
+                println!("{}  {body}", anjia_domain::china_time::format_shanghai(at));
+            }
         }
         Command::Export { output } => {
             let store = anjia::open_store(&cfg).await?;

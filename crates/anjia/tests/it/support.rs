@@ -140,11 +140,22 @@ fn start(backend: Backend) -> Option<TestServer> {
                 .expect("bind port 0");
             let base = format!("http://{}", listener.local_addr().expect("addr"));
             tx.send(Some(base)).ok();
-            let state = anjia_web::AppState::new(store, index, privacy);
+            let files = tempfile::tempdir().expect("files dir");
+            // Tests give each flow its own client address with X-Forwarded-For, so that the
+            // per-address SMS limits of parallel tests do not meet.
+            let accounts = anjia_web::accounts::Accounts::with_dev_outbox(
+                privacy.clone(),
+                anjia_web::accounts::AccountsConfig {
+                    files_dir: files.path().to_path_buf(),
+                    trust_forwarded_for: true,
+                    ..anjia_web::accounts::AccountsConfig::default()
+                },
+            );
+            let state = anjia_web::AppState::new(store, index, privacy).with_accounts(accounts);
             anjia_web::serve(listener, state, std::future::pending())
                 .await
                 .expect("server runs");
-            drop((dir, guard, vault_guard));
+            drop((dir, guard, vault_guard, files));
         });
     });
     let base = rx.recv().expect("server thread started")?;
@@ -179,4 +190,135 @@ macro_rules! both {
             }
         )*
     };
+}
+
+/// A clock tests move: a fixed start (10:00 Asia/Shanghai today, so that day windows do not roll
+/// over during a test) plus an offset.
+#[derive(Clone)]
+pub struct TestClock {
+    start: time::OffsetDateTime,
+    offset_ms: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl TestClock {
+    /// 10:00 in Shanghai on today's Shanghai date.
+    pub fn new() -> TestClock {
+        let now = time::OffsetDateTime::now_utc().to_offset(anjia_domain::china_time::SHANGHAI);
+        let start = now
+            .replace_time(time::macros::time!(10:00))
+            .to_offset(time::UtcOffset::UTC);
+        TestClock {
+            start,
+            offset_ms: std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0)),
+        }
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, d: time::Duration) {
+        self.offset_ms.fetch_add(
+            d.whole_milliseconds() as i64,
+            std::sync::atomic::Ordering::SeqCst,
+        );
+    }
+
+    /// "Now" of this clock.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.start
+            + time::Duration::milliseconds(self.offset_ms.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    /// As the services' [`anjia_web::Clock`].
+    pub fn clock(&self) -> anjia_web::Clock {
+        let c = self.clone();
+        std::sync::Arc::new(move || c.now())
+    }
+}
+
+/// A server of its own for one test, started on the test's runtime: fresh storage of the
+/// backend (no bundled lots), a [`TestClock`] for every service, a temporary files directory,
+/// and `trust_forwarded_for` so the test chooses client addresses with `X-Forwarded-For`.
+pub struct OwnServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The storage the server writes to.
+    pub store: Store,
+    /// The server's privacy service (its key ring computes blind indexes).
+    pub privacy: anjia_web::Privacy,
+    /// The server's clock.
+    pub clock: TestClock,
+    /// The files directory (avatars).
+    pub files: tempfile::TempDir,
+    _guards: Vec<Box<dyn std::any::Any + Send>>,
+}
+
+impl OwnServer {
+    /// Starts one (`None`: PostgreSQL unreachable outside CI).
+    pub async fn start(backend: Backend) -> Option<OwnServer> {
+        let (store, g1) = fresh_store(backend).await?;
+        let (vault, g2) = fresh_vault(backend).await?;
+        let clock = TestClock::new();
+        let keys = anjia_privacy::crypto::KeyRing::generate().expect("key ring");
+        let privacy = anjia_web::Privacy::open(store.clone(), vault, keys, clock.clock())
+            .await
+            .expect("privacy service opens");
+        let dir = tempfile::tempdir().expect("index dir");
+        let index = SearchIndex::open_or_create(dir.path()).expect("index");
+        let files = tempfile::tempdir().expect("files dir");
+        let accounts = anjia_web::accounts::Accounts::with_dev_outbox(
+            privacy.clone(),
+            anjia_web::accounts::AccountsConfig {
+                files_dir: files.path().to_path_buf(),
+                trust_forwarded_for: true,
+                ..anjia_web::accounts::AccountsConfig::default()
+            },
+        );
+        let state = anjia_web::AppState::new(store.clone(), index, privacy.clone())
+            .with_accounts(accounts)
+            .with_clock(clock.clock());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            let _ = anjia_web::serve(listener, state, std::future::pending()).await;
+        });
+        Some(OwnServer {
+            base,
+            store,
+            privacy,
+            clock,
+            files,
+            _guards: vec![g1, g2, Box::new(dir)],
+        })
+    }
+
+    /// The development outbox's messages for `phone`, newest first (read from storage by the
+    /// number's blind index, as `anjia sms outbox` does — never from logs).
+    pub async fn outbox(&self, phone: &str) -> Vec<String> {
+        outbox_of(&self.store, &self.privacy, phone).await
+    }
+}
+
+/// The development outbox's messages for `phone` in `store`, newest first.
+pub async fn outbox_of(store: &Store, privacy: &anjia_web::Privacy, phone: &str) -> Vec<String> {
+    let phone = anjia_privacy::pi::Phone::parse(phone).expect("a valid test number");
+    let index = privacy.keys().blind_index().phone(&phone);
+    store
+        .sms_outbox_for(&index)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .map(|(_, body, _)| body)
+        .collect()
+}
+
+/// The 6-digit code in an SMS text.
+pub fn code_in(text: &str) -> String {
+    let digits: Vec<char> = text.chars().collect();
+    for w in digits.windows(6) {
+        if w.iter().all(|c| c.is_ascii_digit()) {
+            return w.iter().collect();
+        }
+    }
+    panic!("no code in the message");
 }
