@@ -12,6 +12,7 @@ pub mod params;
 pub mod privacy;
 pub mod privacy_api;
 pub mod privacy_pages;
+pub mod routes;
 pub mod subject;
 pub mod views;
 
@@ -19,7 +20,7 @@ use anjia_search::SearchIndex;
 use anjia_store::Store;
 use axum::Router;
 use axum::http::{Request, StatusCode};
-use axum::routing::{delete, get, post, put};
+use axum::routing::{get, post};
 pub use privacy::Privacy;
 use std::sync::Arc;
 use std::time::Duration;
@@ -107,7 +108,6 @@ pub const AVATAR_BODY_LIMIT: usize = accounts::profile::AVATAR_MAX_BYTES + 64 * 
 /// access log records method, matched route and status only — never query strings, which may
 /// carry what users search for.
 pub fn router(state: AppState) -> Router {
-    use accounts::{api as acc_api, pages as acc};
     let small = tower::ServiceBuilder::new()
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT));
@@ -131,34 +131,11 @@ pub fn router(state: AppState) -> Router {
         .route("/search-history", get(privacy_api::search_history))
         .route("/privacy/policy", get(privacy_api::policy))
         .route("/openapi.json", get(api::openapi))
-        .route("/auth/code", post(acc_api::send_code))
-        .route("/auth/sign-in", post(acc_api::sign_in))
-        .route("/auth/sign-in/password", post(acc_api::sign_in_password))
-        .route("/auth/sign-out", post(acc_api::sign_out))
-        .route(
-            "/auth/sign-out-everywhere",
-            post(acc_api::sign_out_everywhere),
-        )
-        .route("/auth/recover/code", post(acc_api::send_recovery_code))
-        .route("/auth/recover", post(acc_api::recover))
-        .route("/auth/step-up/code", post(acc_api::send_step_up_code))
-        .route("/auth/step-up", post(acc_api::step_up))
-        .route("/me", get(acc_api::me).patch(acc_api::patch_me))
-        .route("/me/sessions", get(acc_api::sessions))
-        .route("/me/sessions/{id}", delete(acc_api::revoke_session))
-        .route("/me/password", put(acc_api::put_password))
-        .route("/me/phone/code", post(acc_api::send_phone_code))
-        .route("/me/phone", put(acc_api::put_phone))
+        .merge(routes::api_router(false))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(small.clone())
-        .route(
-            "/me/avatar",
-            get(acc_api::get_avatar)
-                .put(acc_api::put_avatar)
-                .delete(acc_api::delete_avatar)
-                .layer(big.clone()),
-        );
+        .merge(routes::api_router(true).layer(big.clone()));
     Router::new()
         .route("/", get(pages::search_page))
         .route("/lots/{id}", get(pages::lot_page))
@@ -181,49 +158,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/staff/roles", get(privacy_pages::staff_roles_page))
         .route("/static/site.css", get(pages::stylesheet))
-        .route("/account", get(acc::account_page))
-        .route(
-            "/account/sign-in",
-            get(acc::sign_in_page_get).post(acc::sign_in_post),
-        )
-        .route("/account/sign-in/code", post(acc::sign_in_code_post))
-        .route(
-            "/account/sign-in/password",
-            post(acc::sign_in_password_post),
-        )
-        .route("/account/sign-out", post(acc::sign_out_post))
-        .route(
-            "/account/sign-out-everywhere",
-            post(acc::sign_out_everywhere_post),
-        )
-        .route(
-            "/account/recover",
-            get(acc::recover_page_get).post(acc::recover_post),
-        )
-        .route("/account/recover/code", post(acc::recover_code_post))
-        .route("/account/nickname", post(acc::nickname_post))
-        .route("/account/sessions", get(acc::sessions_page))
-        .route("/account/sessions/revoke", post(acc::revoke_post))
-        .route(
-            "/account/password",
-            get(acc::password_page_get).post(acc::password_post),
-        )
-        .route("/account/step-up/code", post(acc::step_up_code_post))
-        .route("/account/step-up", post(acc::step_up_post))
-        .route(
-            "/account/phone",
-            get(acc::phone_page_get).post(acc::phone_post),
-        )
-        .route("/account/phone/code", post(acc::phone_code_post))
-        .route("/account/avatar/reset", post(acc::avatar_reset_post))
-        .route("/account/avatar/image", get(acc::avatar_image))
+        .merge(routes::page_router(false))
         .fallback(pages::not_found_page)
         .method_not_allowed_fallback(pages::method_not_allowed_page)
         .layer(small)
-        .route(
-            "/account/avatar",
-            get(acc::avatar_page_get).post(acc::avatar_post).layer(big),
-        )
+        .merge(routes::page_router(true).layer(big))
         .nest("/api/v1", api)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -52,10 +52,12 @@ pub struct OwnedRoute {
     pub large_body: bool,
 }
 
-/// Routes under `/account` that work without a session: signing in, recovering, and the
-/// linked-login start and callback (they create the session).
-pub const PUBLIC_ACCOUNT_ROUTES: [&str; 7] = [
+/// Routes under `/account` that work without a session: signing in, recovering, the
+/// linked-login start and callback (they create the session), and signing out (idempotent: it
+/// ends the session if there is one and clears the cookie either way).
+pub const PUBLIC_ACCOUNT_ROUTES: [&str; 8] = [
     "/account/sign-in",
+    "/account/sign-out",
     "/account/sign-in/code",
     "/account/sign-in/password",
     "/account/recover",
@@ -169,7 +171,6 @@ fn table() -> Vec<Entry> {
         Entry::api("/api/v1/me/guardian/code").post(minors::api_code),
         // ---- pages: the signed-in account (cookie) ----
         Entry::page("/account").get(acc::account_page),
-        Entry::page("/account/sign-out").post(acc::sign_out_post),
         Entry::page("/account/sign-out-everywhere").post(acc::sign_out_everywhere_post),
         Entry::page("/account/nickname").post(acc::nickname_post),
         Entry::page("/account/sessions").get(acc::sessions_page),
@@ -252,6 +253,7 @@ pub fn page_router(large_body: bool) -> Router<AppState> {
                 get(acc::sign_in_page_get).post(acc::sign_in_post),
             )
             .route("/account/sign-in/code", post(acc::sign_in_code_post))
+            .route("/account/sign-out", post(acc::sign_out_post))
             .route(
                 "/account/sign-in/password",
                 post(acc::sign_in_password_post),
@@ -290,7 +292,10 @@ mod tests {
                 if p.is_dir() {
                     dirs.push(p);
                 } else if p.extension().is_some_and(|x| x == "rs") {
-                    out.push((p.display().to_string(), std::fs::read_to_string(&p).unwrap()));
+                    out.push((
+                        p.display().to_string(),
+                        std::fs::read_to_string(&p).unwrap(),
+                    ));
                 }
             }
         }
@@ -334,9 +339,7 @@ mod tests {
         )
         .unwrap();
         for lit in text.split('"').skip(1).step_by(2) {
-            if lit.contains('{')
-                && (lit.starts_with("/account") || lit.starts_with("/api/v1/me"))
-            {
+            if lit.contains('{') && (lit.starts_with("/account") || lit.starts_with("/api/v1/me")) {
                 assert!(
                     owned.iter().any(|r| r.path == lit) || PUBLIC_ACCOUNT_ROUTES.contains(&lit),
                     "{lit} is neither in the table nor public"
@@ -363,7 +366,10 @@ mod tests {
         paths.dedup();
         assert_eq!(paths.len(), n, "a path is declared twice");
         for p in PUBLIC_ACCOUNT_ROUTES {
-            assert!(!owned.iter().any(|r| r.path == p), "{p} is both public and owned");
+            assert!(
+                !owned.iter().any(|r| r.path == p),
+                "{p} is both public and owned"
+            );
         }
     }
 }

@@ -829,6 +829,8 @@ pub async fn put_avatar(
     who: SignedIn,
     req: Request,
 ) -> Result<Json<ProfileResponse>, AppError> {
+    // Publishing a picture of oneself is beyond browsing (issue 3 item 6).
+    super::minors::require_adult_or_guardian(&state, who.account()).await?;
     let bytes = super::pages::read_avatar_field(req).await?;
     state.accounts.set_avatar(&who, &bytes).await?;
     Ok(Json(profile_response(&state, &who).await?))

@@ -233,3 +233,371 @@ pub async fn record_guardian_consent(
     tracing::info!(relationship, "guardian consent recorded");
     Ok(())
 }
+
+// ---- HTTP: page and API ---------------------------------------------------------------------
+
+use crate::accounts::api::{BodyFields, JsonBody};
+use crate::accounts::auth::{ClientIp, SignedIn};
+use crate::accounts::pages::{form, message_zh, page, refusal_status, see_other};
+use crate::accounts::sms::SmsPurpose;
+use crate::error::PageError;
+use crate::subject::came_over_tls;
+use askama::Template;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::Response;
+
+/// The cookie holding the guardian's number (sealed, `Path=/account`, 10 minutes) between the
+/// code and the confirmation form.
+pub const GUARDIAN_COOKIE: &str = "anjia_guardian";
+
+fn guardian_phone_from(state: &AppState, headers: &HeaderMap) -> Option<Phone> {
+    let v = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|p| p.trim().split_once('='))
+        .find(|(n, _)| n.trim() == GUARDIAN_COOKIE)
+        .map(|(_, v)| v.trim().to_string())?;
+    crate::accounts::pages::open_pending(
+        state.privacy.keys().blind_index(),
+        SmsPurpose::Guardian,
+        &v,
+        state.privacy.now(),
+    )
+}
+
+/// The guardian status as shown to the account.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct GuardianStatus {
+    /// `adult`, `minor` (14–17), `child` (under 14), or `null` when no verified birth date is
+    /// known.
+    pub age_class: Option<String>,
+    /// Whether a guardian consent is recorded.
+    pub guardian_consent: bool,
+    /// The guardian's relationship (`father`, `mother`, `other_guardian`), if recorded.
+    pub relationship: Option<String>,
+    /// When it was recorded (RFC 3339, UTC).
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub recorded_at: Option<time::OffsetDateTime>,
+}
+
+async fn status_of(state: &AppState, account: &SubjectId) -> Result<GuardianStatus, AppError> {
+    let g = state
+        .privacy
+        .store()
+        .guardian_consent(account.as_str())
+        .await?;
+    Ok(GuardianStatus {
+        age_class: age_class_of(state, account)
+            .await?
+            .map(|c| c.id().to_string()),
+        guardian_consent: g.is_some(),
+        relationship: g.as_ref().map(|g| g.relationship.clone()),
+        recorded_at: g.map(|g| g.recorded_at),
+    })
+}
+
+/// `/account/guardian`.
+#[derive(Template)]
+#[template(path = "account_guardian.html")]
+pub struct GuardianPage {
+    /// CSRF token.
+    pub csrf: String,
+    /// Age class label (zh-CN), empty when unknown.
+    pub age_label: String,
+    /// Whether a consent is recorded, with the relationship label and time.
+    pub recorded: Option<(String, String)>,
+    /// Whether a code was sent to a guardian's phone (masked number).
+    pub pending_masked: Option<String>,
+    /// Relationship choices.
+    pub relationships: Vec<(&'static str, &'static str)>,
+    /// A status line.
+    pub message: Option<String>,
+    /// Why the last form was refused.
+    pub error: Option<String>,
+}
+
+async fn guardian_page(
+    state: &AppState,
+    who: &SignedIn,
+    headers: &HeaderMap,
+) -> Result<GuardianPage, PageError> {
+    let st = status_of(state, who.account()).await?;
+    Ok(GuardianPage {
+        csrf: who.csrf().to_string(),
+        age_label: match st.age_class.as_deref() {
+            Some("adult") => "已满十八周岁".into(),
+            Some("minor") => "已满十四周岁、未满十八周岁".into(),
+            Some("child") => "未满十四周岁".into(),
+            _ => String::new(),
+        },
+        recorded: st.recorded_at.map(|at| {
+            let rel = st
+                .relationship
+                .as_deref()
+                .and_then(|r| RELATIONSHIPS.iter().find(|(id, _)| *id == r))
+                .map(|(_, l)| l.to_string())
+                .unwrap_or_default();
+            (rel, anjia_domain::china_time::format_shanghai(at))
+        }),
+        pending_masked: guardian_phone_from(state, headers).map(|p| p.masked()),
+        relationships: RELATIONSHIPS.to_vec(),
+        message: None,
+        error: None,
+    })
+}
+
+/// `GET /account/guardian`: age class, the recorded consent, the forms.
+pub async fn guardian_page_get(
+    State(state): State<AppState>,
+    who: SignedIn,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, PageError> {
+    let mut p = guardian_page(&state, &who, &headers).await?;
+    p.message = match uri.query() {
+        Some("done=sent") => Some("验证码已发送到监护人手机，5 分钟内有效。".into()),
+        Some("done=recorded") => Some("已记录监护人同意。".into()),
+        Some("done=separate") => Some("已记录单独同意。".into()),
+        _ => None,
+    };
+    page(&p, StatusCode::OK)
+}
+
+/// `POST /account/guardian/code` (`guardian_phone`): a code (purpose `guardian`) to the
+/// guardian's phone; the number is kept sealed in [`GUARDIAN_COOKIE`].
+pub async fn guardian_code_post(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    who: SignedIn,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let f = form(&body);
+    let raw = f.get("guardian_phone").map(|v| v.as_str()).unwrap_or("");
+    let refusal = match Phone::parse(raw) {
+        Err(_) => (
+            StatusCode::BAD_REQUEST,
+            "请输入监护人的中国大陆手机号（11 位，以 1 开头）。".to_string(),
+        ),
+        Ok(phone) => match state
+            .accounts
+            .send_code_for(&who, &phone, SmsPurpose::Guardian, ip)
+            .await
+        {
+            Ok(_) => {
+                let mut r = see_other("/account/guardian?done=sent");
+                if let Some(v) = crate::accounts::pages::seal_pending(
+                    state.privacy.keys().blind_index(),
+                    SmsPurpose::Guardian,
+                    &phone,
+                    state.privacy.now(),
+                ) {
+                    let cookie = format!(
+                        "{GUARDIAN_COOKIE}={v}; Path=/account; Max-Age=600; HttpOnly; SameSite=Lax{}",
+                        if came_over_tls(&headers, &uri) {
+                            "; Secure"
+                        } else {
+                            ""
+                        }
+                    );
+                    if let Ok(h) = HeaderValue::from_str(&cookie) {
+                        r.headers_mut().append(header::SET_COOKIE, h);
+                    }
+                }
+                return Ok(r);
+            }
+            Err(e) => {
+                let (status, msg, _) = refusal_status(e)?;
+                (status, msg)
+            }
+        },
+    };
+    let mut p = guardian_page(&state, &who, &headers).await?;
+    p.error = Some(refusal.1);
+    page(&p, refusal.0)
+}
+
+/// Checks the guardian's form and records the consent (shared by page and API).
+async fn confirm_guardian(
+    state: &AppState,
+    who: &SignedIn,
+    phone: &Phone,
+    name: &str,
+    relationship: &str,
+    code: &str,
+) -> Result<(), AppError> {
+    let name = RealName::parse(name)
+        .map_err(|_| AppError::BadBody("field `guardian_name`: 1–64 characters".into()))?;
+    let relationship = parse_relationship(relationship).ok_or_else(|| {
+        AppError::BadBody("field `relationship`: one of father, mother, other_guardian".into())
+    })?;
+    state
+        .accounts
+        .verify_code(phone, SmsPurpose::Guardian, code)
+        .await
+        .map_err(AppError::Account)?;
+    record_guardian_consent(state, who.account(), &name, phone, relationship).await
+}
+
+/// `POST /account/guardian` (`guardian_name`, `relationship`, `code`): the guardian confirms
+/// with the code sent to their phone.
+pub async fn guardian_post(
+    State(state): State<AppState>,
+    who: SignedIn,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let f = form(&body);
+    let get = |k: &str| f.get(k).map(|v| v.as_str()).unwrap_or("");
+    let r = match guardian_phone_from(&state, &headers) {
+        None => Err(AppError::BadBody("guardian phone".into())),
+        Some(phone) => {
+            confirm_guardian(
+                &state,
+                &who,
+                &phone,
+                get("guardian_name"),
+                get("relationship"),
+                get("code"),
+            )
+            .await
+        }
+    };
+    match r {
+        Ok(()) => {
+            let mut r = see_other("/account/guardian?done=recorded");
+            if let Ok(h) = HeaderValue::from_str(&format!(
+                "{GUARDIAN_COOKIE}=; Path=/account; Max-Age=0; HttpOnly; SameSite=Lax"
+            )) {
+                r.headers_mut().append(header::SET_COOKIE, h);
+            }
+            Ok(r)
+        }
+        Err(e) => {
+            let status =
+                StatusCode::from_u16(e.problem().status).unwrap_or(StatusCode::BAD_REQUEST);
+            if status.is_server_error() {
+                return Err(PageError(e));
+            }
+            let msg = match &e {
+                AppError::Account(a) => message_zh(a),
+                AppError::BadBody(m) if m == "guardian phone" => {
+                    "请先填写监护人手机号并获取验证码（10 分钟内有效）。".into()
+                }
+                _ => "请填写监护人姓名并选择与您的关系。".into(),
+            };
+            let mut p = guardian_page(&state, &who, &headers).await?;
+            p.error = Some(msg);
+            page(&p, status)
+        }
+    }
+}
+
+/// A code to the guardian's phone.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuardianCodeRequest {
+    /// The guardian's mainland mobile number.
+    pub guardian_phone: String,
+}
+
+impl BodyFields for GuardianCodeRequest {
+    const FIELDS: &'static str = "guardian_phone";
+}
+
+/// The guardian's confirmation.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GuardianConsentRequest {
+    /// The guardian's name.
+    pub guardian_name: String,
+    /// `father`, `mother` or `other_guardian`.
+    pub relationship: String,
+    /// The guardian's mobile number (the code went there).
+    pub guardian_phone: String,
+    /// The code sent to it (purpose `guardian`).
+    pub code: String,
+}
+
+impl BodyFields for GuardianConsentRequest {
+    const FIELDS: &'static str = "guardian_name, relationship, guardian_phone, code";
+}
+
+/// The caller's age class (from a verified birth date) and guardian consent.
+#[utoipa::path(
+    get, path = "/api/v1/me/guardian", tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Status", body = GuardianStatus),
+        (status = 401, description = "`unauthenticated`", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn api_get(
+    State(state): State<AppState>,
+    who: SignedIn,
+) -> Result<Json<GuardianStatus>, AppError> {
+    Ok(Json(status_of(&state, who.account()).await?))
+}
+
+/// Sends a code (purpose `guardian`) to the guardian's phone.
+#[utoipa::path(
+    post, path = "/api/v1/me/guardian/code", tag = "accounts",
+    security(("bearer" = [])),
+    request_body = GuardianCodeRequest,
+    responses(
+        (status = 204, description = "Sent"),
+        (status = 400, description = "`invalid-phone`, `invalid-body`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate-limited`", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn api_code(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    who: SignedIn,
+    JsonBody(req): JsonBody<GuardianCodeRequest>,
+) -> Result<StatusCode, AppError> {
+    let phone = Phone::parse(&req.guardian_phone)
+        .map_err(|e| AppError::Account(crate::accounts::AccountError::InvalidPhone(e)))?;
+    state
+        .accounts
+        .send_code_for(&who, &phone, SmsPurpose::Guardian, ip)
+        .await
+        .map_err(AppError::Account)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Records the guardian's consent, confirmed by the code sent to the guardian's phone.
+#[utoipa::path(
+    post, path = "/api/v1/me/guardian", tag = "accounts",
+    security(("bearer" = [])),
+    request_body = GuardianConsentRequest,
+    responses(
+        (status = 200, description = "Recorded", body = GuardianStatus),
+        (status = 400, description = "`invalid-code`, `invalid-phone`, `invalid-body`", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn api_post(
+    State(state): State<AppState>,
+    who: SignedIn,
+    JsonBody(req): JsonBody<GuardianConsentRequest>,
+) -> Result<Json<GuardianStatus>, AppError> {
+    let phone = Phone::parse(&req.guardian_phone)
+        .map_err(|e| AppError::Account(crate::accounts::AccountError::InvalidPhone(e)))?;
+    confirm_guardian(
+        &state,
+        &who,
+        &phone,
+        &req.guardian_name,
+        &req.relationship,
+        &req.code,
+    )
+    .await?;
+    Ok(Json(status_of(&state, who.account()).await?))
+}

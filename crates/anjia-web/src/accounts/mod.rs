@@ -857,6 +857,31 @@ impl Accounts {
 
     // ---- sessions ----------------------------------------------------------------------------
 
+    /// Signs in an active account recognised by a linked login (the caller has checked the
+    /// provider's answer, `accounts::oauth::complete`): a new session, audited as a sign-in with
+    /// method `oauth`.
+    ///
+    /// # Errors
+    /// [`AccountError::Unauthenticated`] for an unknown or cancelled account; storage errors.
+    pub async fn sign_in_linked(
+        &self,
+        account: &SubjectId,
+        client: &ClientContext,
+    ) -> Result<NewSession, AccountError> {
+        let active = self
+            .store()
+            .account(account.as_str())
+            .await?
+            .is_some_and(|a| a.status == "active");
+        if !active {
+            return Err(AccountError::Unauthenticated);
+        }
+        let s = self.open_session(account, client, false).await?;
+        self.audit_sign_in(account, "oauth", client.kind, false)
+            .await?;
+        Ok(s)
+    }
+
     async fn open_session(
         &self,
         account: &SubjectId,

@@ -1093,3 +1093,286 @@ pub async fn unlink(
     }
     Ok(removed)
 }
+
+// ---- HTTP: pages and API --------------------------------------------------------------------
+
+use crate::accounts::auth::{ClientIp, CurrentAccount, SignedIn};
+use crate::accounts::pages::{page, see_other, signed_in_redirect, web_client};
+use crate::error::PageError;
+use crate::subject::came_over_tls;
+use askama::Template;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::Response;
+
+/// The cookie holding the state of a linked login waiting for a phone (HttpOnly, `Path=/account`,
+/// [`STATE_TTL`]).
+pub const PENDING_COOKIE: &str = "anjia_oauth";
+
+fn pending_cookie(value: &str, secure: bool) -> String {
+    format!(
+        "{PENDING_COOKIE}={value}; Path=/account; Max-Age={}; HttpOnly; SameSite=Lax{}",
+        STATE_TTL.whole_seconds(),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+fn clear_pending_cookie(secure: bool) -> String {
+    format!(
+        "{PENDING_COOKIE}=; Path=/account; Max-Age=0; HttpOnly; SameSite=Lax{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+fn pending_from(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|p| p.trim().split_once('='))
+        .find(|(n, _)| n.trim() == PENDING_COOKIE)
+        .map(|(_, v)| v.trim().to_string())
+        .filter(|v| !v.is_empty() && v.len() <= 512)
+}
+
+fn add_cookie(r: &mut Response, cookie: &str) {
+    if let Ok(v) = HeaderValue::from_str(cookie) {
+        r.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+/// The hook of the sign-in page: after a successful sign-in by SMS code, a waiting linked login
+/// (the [`PENDING_COOKIE`]) is bound to the account just signed in, and the cookie cleared.
+/// Sets the provider's nickname when the account has none. Returns whether a link was made.
+///
+/// # Errors
+/// `already-linked`; storage errors. A stale or unknown cookie is only cleared.
+pub async fn bind_after_sign_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    account: &SubjectId,
+    response: &mut Response,
+    secure: bool,
+) -> Result<bool, AppError> {
+    let Some(pending_state) = pending_from(headers) else {
+        return Ok(false);
+    };
+    add_cookie(response, &clear_pending_cookie(secure));
+    if pending(state, &pending_state).await?.is_none() {
+        return Ok(false);
+    }
+    let nickname = bind_pending(state, &pending_state, account).await?;
+    if let Some(n) = nickname {
+        let store = state.privacy.store();
+        if store
+            .account(account.as_str())
+            .await?
+            .is_some_and(|a| a.nickname.is_none())
+        {
+            store
+                .update_account_profile(account.as_str(), Some(&n), state.privacy.now())
+                .await?;
+        }
+    }
+    Ok(true)
+}
+
+/// `POST /account/oauth/{provider}/start`: starts a linked login (no session needed); 303 to the
+/// provider.
+pub async fn start_login_post(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+) -> Result<Response, PageError> {
+    let url = begin(&state, &provider, Intent::Login, None).await?;
+    Ok(see_other(&url))
+}
+
+/// `POST /account/links/{provider}/link`: links a provider to the signed-in account (beyond
+/// browsing: minors need guardian consent); 303 to the provider.
+pub async fn start_link_post(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(provider): Path<String>,
+) -> Result<Response, PageError> {
+    crate::accounts::minors::require_adult_or_guardian(&state, who.account()).await?;
+    let url = begin(&state, &provider, Intent::Link, Some(who.account())).await?;
+    Ok(see_other(&url))
+}
+
+/// `GET /account/oauth/{provider}/callback?code&state` (or `?error&state`): finishes a linked
+/// login — a known user is signed in (session cookie, 303 to `/account`), an unknown one is sent
+/// to the sign-in page to bind a phone (the state kept in [`PENDING_COOKIE`]), a link goes back
+/// to `/account/links`.
+pub async fn callback(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+    CurrentAccount(current): CurrentAccount,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, PageError> {
+    let secure = came_over_tls(&headers, &uri);
+    let done = complete(
+        &state,
+        &provider,
+        q.get("code").map(String::as_str),
+        q.get("state").map(String::as_str),
+        q.get("error").map(String::as_str),
+        current.as_ref().map(|c| c.account()),
+    )
+    .await?;
+    Ok(match done {
+        Completed::SignIn { account_id } => {
+            let s = state
+                .accounts
+                .sign_in_linked(&account_id, &web_client(&headers, ip))
+                .await
+                .map_err(AppError::Account)?;
+            signed_in_redirect(&s, secure, "/account?done=oauth")
+        }
+        Completed::NeedsPhone { pending_state } => {
+            let mut r = see_other("/account/sign-in?done=oauth-bind");
+            add_cookie(&mut r, &pending_cookie(&pending_state, secure));
+            r
+        }
+        Completed::Linked { .. } => see_other("/account/links?done=linked"),
+    })
+}
+
+/// One provider as listed on the links page.
+pub struct ProviderShown {
+    /// Registry id.
+    pub id: String,
+    /// zh-CN name (from the registry).
+    pub name: String,
+    /// Linked at (Asia/Shanghai), if linked.
+    pub linked: Option<String>,
+}
+
+/// `/account/links`.
+#[derive(Template)]
+#[template(path = "account_links.html")]
+pub struct LinksPage {
+    /// CSRF token.
+    pub csrf: String,
+    /// Configured providers.
+    pub providers: Vec<ProviderShown>,
+    /// A status line.
+    pub message: Option<String>,
+    /// Why the last form was refused.
+    pub error: Option<String>,
+}
+
+/// `GET /account/links`: linked third-party logins, link and unlink buttons.
+pub async fn links_page(
+    State(state): State<AppState>,
+    who: SignedIn,
+    uri: Uri,
+) -> Result<Response, PageError> {
+    let links = links_of(&state, who.account()).await?;
+    let registry = state.privacy.registry();
+    let providers = state
+        .oauth
+        .ids()
+        .into_iter()
+        .map(|id| ProviderShown {
+            id: id.to_string(),
+            name: registry
+                .get(id)
+                .map(|r| r.name_zh.clone())
+                .unwrap_or_default(),
+            linked: links
+                .iter()
+                .find(|l| l.provider == id)
+                .map(|l| anjia_domain::china_time::format_shanghai(l.linked_at)),
+        })
+        .collect();
+    let message = match uri.query() {
+        Some("done=linked") => Some("已关联。".to_string()),
+        Some("done=unlinked") => Some("已解除关联。".to_string()),
+        _ => None,
+    };
+    page(
+        &LinksPage {
+            csrf: who.csrf().to_string(),
+            providers,
+            message,
+            error: None,
+        },
+        StatusCode::OK,
+    )
+}
+
+/// `POST /account/links/{provider}/unlink`: 303 to `/account/links`; 404 when not linked.
+pub async fn unlink_post(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(provider): Path<String>,
+) -> Result<Response, PageError> {
+    if !unlink(&state, who.account(), &provider).await? {
+        return Err(PageError(AppError::NotFound("没有这个关联账号。".into())));
+    }
+    Ok(see_other("/account/links?done=unlinked"))
+}
+
+/// A linked login as the API shows it.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct LinkView {
+    /// Provider id (`login_wechat`, `login_alipay`).
+    pub provider: String,
+    /// When it was linked (RFC 3339, UTC).
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub linked_at: time::OffsetDateTime,
+}
+
+/// The caller's linked logins.
+#[utoipa::path(
+    get, path = "/api/v1/me/links", tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Linked providers", body = [LinkView]),
+        (status = 401, description = "`unauthenticated`", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn api_links(
+    State(state): State<AppState>,
+    who: SignedIn,
+) -> Result<Json<Vec<LinkView>>, AppError> {
+    Ok(Json(
+        links_of(&state, who.account())
+            .await?
+            .into_iter()
+            .map(|l| LinkView {
+                provider: l.provider,
+                linked_at: l.linked_at,
+            })
+            .collect(),
+    ))
+}
+
+/// Unlinks a provider from the caller's account (always allowed: the phone remains a way in).
+#[utoipa::path(
+    delete, path = "/api/v1/me/links/{provider}", tag = "accounts",
+    security(("bearer" = [])),
+    params(("provider" = String, Path, description = "Provider id")),
+    responses(
+        (status = 204, description = "Unlinked"),
+        (status = 401, description = "`unauthenticated`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`not-found`: the caller has no link to this provider", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn api_unlink(
+    State(state): State<AppState>,
+    who: SignedIn,
+    Path(provider): Path<String>,
+) -> Result<StatusCode, AppError> {
+    if unlink(&state, who.account(), &provider).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(AppError::NotFound("no link to this provider".into()))
+    }
+}

@@ -152,7 +152,7 @@ fn clear_pending_cookie(secure: bool) -> String {
 // ---- helpers -------------------------------------------------------------------------------
 
 /// The fields of a form body (first value of each name wins; at most 32 fields).
-fn form(body: &[u8]) -> HashMap<String, Zeroizing<String>> {
+pub(crate) fn form(body: &[u8]) -> HashMap<String, Zeroizing<String>> {
     let mut m = HashMap::new();
     for (k, v) in form_urlencoded::parse(body).take(32) {
         m.entry(k.into_owned())
@@ -161,7 +161,7 @@ fn form(body: &[u8]) -> HashMap<String, Zeroizing<String>> {
     m
 }
 
-fn field<'a>(f: &'a HashMap<String, Zeroizing<String>>, name: &str) -> Option<&'a str> {
+pub(crate) fn field<'a>(f: &'a HashMap<String, Zeroizing<String>>, name: &str) -> Option<&'a str> {
     f.get(name).map(|v| v.as_str())
 }
 
@@ -207,13 +207,15 @@ pub fn message_zh(e: &AccountError) -> String {
 
 /// A rendered template with a status and `Cache-Control: no-store` (account pages hold
 /// personal data and one-time state).
-fn page<T: Template>(t: &T, status: StatusCode) -> Result<Response, PageError> {
+pub(crate) fn page<T: Template>(t: &T, status: StatusCode) -> Result<Response, PageError> {
     let html = t.render()?;
     Ok((status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response())
 }
 
 /// The status of a refusal; 5xx refusals become the error page (and are logged there).
-fn refusal_status(e: AccountError) -> Result<(StatusCode, String, Option<u64>), PageError> {
+pub(crate) fn refusal_status(
+    e: AccountError,
+) -> Result<(StatusCode, String, Option<u64>), PageError> {
     let retry = match &e {
         AccountError::RateLimited(r) => Some(r.retry_after),
         _ => None,
@@ -242,21 +244,21 @@ fn add_cookie(r: &mut Response, cookie: &str) {
     }
 }
 
-fn see_other(to: &str) -> Response {
+pub(crate) fn see_other(to: &str) -> Response {
     let mut r = Redirect::to(to).into_response();
     *r.status_mut() = StatusCode::SEE_OTHER;
     r
 }
 
 /// Signs the browser in: the session cookie, the pending cookie cleared, 303 to `to`.
-fn signed_in_redirect(s: &NewSession, secure: bool, to: &str) -> Response {
+pub(crate) fn signed_in_redirect(s: &NewSession, secure: bool, to: &str) -> Response {
     let mut r = see_other(to);
     add_cookie(&mut r, &session::set_cookie(&s.token, secure));
     add_cookie(&mut r, &clear_pending_cookie(secure));
     r
 }
 
-fn web_client(headers: &HeaderMap, ip: Option<std::net::IpAddr>) -> ClientContext {
+pub(crate) fn web_client(headers: &HeaderMap, ip: Option<std::net::IpAddr>) -> ClientContext {
     ClientContext {
         ip,
         device: DeviceInfo::from_user_agent(
@@ -453,7 +455,11 @@ pub async fn sign_in_post(
             } else {
                 "/account"
             };
-            Ok(signed_in_redirect(&s, came_over_tls(&headers, &uri), to))
+            let secure = came_over_tls(&headers, &uri);
+            let mut r = signed_in_redirect(&s, secure, to);
+            // A linked login waiting for a phone (issue 3 item 3) is bound to this account.
+            super::oauth::bind_after_sign_in(&state, &headers, &s.account, &mut r, secure).await?;
+            Ok(r)
         }
         Err(e) => {
             let (status, msg, retry) = refusal_status(e)?;
@@ -1176,6 +1182,8 @@ pub async fn avatar_post(
     who: SignedIn,
     req: Request,
 ) -> Result<Response, PageError> {
+    // Publishing a picture of oneself is beyond browsing (issue 3 item 6).
+    super::minors::require_adult_or_guardian(&state, who.account()).await?;
     let r = match read_avatar_field(req).await {
         Ok(bytes) => state
             .accounts

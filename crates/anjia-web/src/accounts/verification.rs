@@ -371,3 +371,331 @@ pub async fn verified_birth_date(
         crate::privacy::PrivacyError::Corrupt("identity_verifications.birth_date_ciphertext").into()
     })
 }
+
+// ---- HTTP: page and API ---------------------------------------------------------------------
+
+use crate::accounts::api::{BodyFields, JsonBody};
+use crate::accounts::auth::{ClientIp, SignedIn};
+use crate::accounts::pages::{form, message_zh, page, refusal_status, see_other};
+use crate::error::PageError;
+use askama::Template;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+
+/// A document type as offered on the page.
+pub struct DocumentTypeShown {
+    /// Id.
+    pub id: &'static str,
+    /// zh-CN label.
+    pub label: &'static str,
+}
+
+/// A separate consent as shown on the page.
+pub struct ConsentShown {
+    /// Purpose id.
+    pub purpose: String,
+    /// zh-CN label.
+    pub label: String,
+    /// The confirmation string of its own checkbox.
+    pub confirmation: String,
+    /// In force now.
+    pub granted: bool,
+}
+
+/// `/account/verification`.
+#[derive(Template)]
+#[template(path = "account_verification.html")]
+pub struct VerificationPage {
+    /// CSRF token.
+    pub csrf: String,
+    /// The current result, if any.
+    pub current: Option<VerificationView>,
+    /// `verified_at` of the current result (Asia/Shanghai).
+    pub current_at: String,
+    /// The two separate consents.
+    pub consents: Vec<ConsentShown>,
+    /// Whether both are in force.
+    pub consents_ok: bool,
+    /// Until when a step-up allows the verification (Asia/Shanghai), if fresh.
+    pub step_up_until: Option<String>,
+    /// Document types.
+    pub types: Vec<DocumentTypeShown>,
+    /// A status line.
+    pub message: Option<String>,
+    /// Why the last form was refused.
+    pub error: Option<String>,
+}
+
+async fn verification_page(
+    state: &AppState,
+    who: &SignedIn,
+) -> Result<VerificationPage, PageError> {
+    let current = current(state, who.account()).await?;
+    let cs = state.privacy.consent_state(Some(who.account())).await?;
+    let consents: Vec<ConsentShown> = consents_needed()
+        .iter()
+        .map(|p| ConsentShown {
+            purpose: p.purpose().id().into_owned(),
+            label: match p {
+                SensitivePurpose::ThirdPartyProvision(_) => {
+                    "向身份核验服务方提供姓名与证件号码".to_string()
+                }
+                other => other.purpose().label_zh().into_owned(),
+            },
+            confirmation: p.confirmation_key(),
+            granted: cs.separate(p).is_some(),
+        })
+        .collect();
+    let step_up_until = state
+        .accounts
+        .step_up_until(who)
+        .await
+        .map_err(AppError::Account)?
+        .map(anjia_domain::china_time::format_shanghai);
+    Ok(VerificationPage {
+        csrf: who.csrf().to_string(),
+        current_at: current
+            .as_ref()
+            .map(|c| anjia_domain::china_time::format_shanghai(c.verified_at))
+            .unwrap_or_default(),
+        current,
+        consents_ok: consents.iter().all(|c| c.granted),
+        consents,
+        step_up_until,
+        types: DocumentType::ALL
+            .iter()
+            .map(|t| DocumentTypeShown {
+                id: t.id(),
+                label: t.label_zh(),
+            })
+            .collect(),
+        message: None,
+        error: None,
+    })
+}
+
+fn done_message(q: Option<&str>) -> Option<String> {
+    Some(
+        match q? {
+            "done=separate" => "已记录您的单独同意。",
+            "done=sent" => "验证码已发送到您的手机，5 分钟内有效。",
+            "done=step-up" => "验证通过，10 分钟内可以进行实名认证。",
+            "done=verified" => "实名认证已完成。",
+            "done=mismatch" => "核验结果：姓名与证件号码不一致。请核对后重试。",
+            _ => return None,
+        }
+        .to_string(),
+    )
+}
+
+/// `GET /account/verification`: the result (masked), the two separate consents, step-up, the
+/// form.
+pub async fn verification_page_get(
+    State(state): State<AppState>,
+    who: SignedIn,
+    uri: Uri,
+) -> Result<Response, PageError> {
+    let mut p = verification_page(&state, &who).await?;
+    p.message = done_message(uri.query());
+    page(&p, StatusCode::OK)
+}
+
+/// `POST /account/verification/step-up/code`: a step-up code to the account's phone.
+pub async fn step_up_code_post(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    who: SignedIn,
+) -> Result<Response, PageError> {
+    match state.accounts.send_step_up_code(&who, ip).await {
+        Ok(_) => Ok(see_other("/account/verification?done=sent")),
+        Err(e) => {
+            let (status, msg, _) = refusal_status(e)?;
+            let mut p = verification_page(&state, &who).await?;
+            p.error = Some(msg);
+            page(&p, status)
+        }
+    }
+}
+
+/// `POST /account/verification/step-up` (`code`).
+pub async fn step_up_post(
+    State(state): State<AppState>,
+    who: SignedIn,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let f = form(&body);
+    let code = f.get("code").map(|c| c.as_str()).unwrap_or("");
+    match state.accounts.verify_step_up(&who, code).await {
+        Ok(_) => Ok(see_other("/account/verification?done=step-up")),
+        Err(e) => {
+            let (status, msg, _) = refusal_status(e)?;
+            let mut p = verification_page(&state, &who).await?;
+            p.error = Some(msg);
+            page(&p, status)
+        }
+    }
+}
+
+/// The preconditions checked before the request's content: both separate consents, then a fresh
+/// step-up.
+async fn ready(state: &AppState, who: &SignedIn) -> Result<(), AppError> {
+    if let Some(p) = missing_consent(state, who.account()).await? {
+        return Err(AppError::SeparateConsentRequired {
+            purpose: p.purpose().id().into_owned(),
+        });
+    }
+    state
+        .accounts
+        .require_step_up(who)
+        .await
+        .map_err(AppError::Account)
+}
+
+/// The zh-CN message of a refused verification (never a value).
+fn refusal_zh(e: &AppError, kind: Option<DocumentType>, raw: &str, state: &AppState) -> String {
+    match e {
+        AppError::InvalidIdDocument { .. } => kind
+            .and_then(|k| {
+                id_document::parse(
+                    k,
+                    raw,
+                    anjia_domain::age::today_in_shanghai(state.privacy.now()),
+                )
+                .err()
+            })
+            .map(|e| e.message_zh())
+            .unwrap_or_else(|| "证件号码无效。".into()),
+        AppError::DocumentAlreadyVerified => "该证件已用于认证其他账号。".into(),
+        AppError::SeparateConsentRequired { .. } => "请先勾选并提交上面的两项单独同意。".into(),
+        AppError::Account(a) => message_zh(a),
+        AppError::BadBody(_) => "请选择证件类型并填写姓名（1–64 个字）。".into(),
+        AppError::ProviderUnavailable => "核验服务暂时不可用，请稍后再试。".into(),
+        _ => "无法完成实名认证。".into(),
+    }
+}
+
+/// `POST /account/verification` (`document_type`, `name`, `number`): needs a fresh step-up.
+pub async fn verification_post(
+    State(state): State<AppState>,
+    who: SignedIn,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let f = form(&body);
+    let get = |k: &str| f.get(k).map(|v| v.to_string()).unwrap_or_default();
+    let input = VerifyInput {
+        document_type: get("document_type"),
+        name: get("name"),
+        number: get("number"),
+    };
+    let r = match ready(&state, &who).await {
+        Ok(()) => verify(&state, who.account(), &input).await,
+        Err(e) => Err(e),
+    };
+    match r {
+        Ok(v) if v.status == VerificationOutcome::Consistent.status() => {
+            Ok(see_other("/account/verification?done=verified"))
+        }
+        Ok(_) => Ok(see_other("/account/verification?done=mismatch")),
+        Err(e) => {
+            let status =
+                StatusCode::from_u16(e.problem().status).unwrap_or(StatusCode::BAD_REQUEST);
+            if status.is_server_error() {
+                return Err(PageError(e));
+            }
+            let msg = refusal_zh(
+                &e,
+                DocumentType::parse_id(&input.document_type),
+                &input.number,
+                &state,
+            );
+            let mut p = verification_page(&state, &who).await?;
+            p.error = Some(msg);
+            page(&p, status)
+        }
+    }
+}
+
+/// The caller's verification and what it still needs.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct VerificationResponse {
+    /// The stored result, if any (masked; no name).
+    pub verification: Option<VerificationView>,
+    /// Separate consents still to give before verifying (purpose ids; grant each with
+    /// `POST /api/v1/consents/separate`).
+    pub consents_needed: Vec<String>,
+}
+
+/// A real-name verification request.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationRequest {
+    /// Document type id (`resident_identity_card`, `hk_macao_taiwan_residence_permit`,
+    /// `foreign_permanent_residence_card`, `foreign_permanent_residence_card_legacy`,
+    /// `hk_macao_travel_permit`, `taiwan_travel_permit`, `passport`).
+    pub document_type: String,
+    /// The holder's name.
+    pub name: String,
+    /// The number (full-width digits, spaces, lower-case `x` accepted).
+    pub number: String,
+}
+
+impl BodyFields for VerificationRequest {
+    const FIELDS: &'static str = "document_type, name, number";
+}
+
+/// The caller's real-name verification (masked) and the consents it needs.
+#[utoipa::path(
+    get, path = "/api/v1/me/verification", tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Result and missing consents", body = VerificationResponse),
+        (status = 401, description = "`unauthenticated`", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn api_get(
+    State(state): State<AppState>,
+    who: SignedIn,
+) -> Result<Json<VerificationResponse>, AppError> {
+    let cs = state.privacy.consent_state(Some(who.account())).await?;
+    Ok(Json(VerificationResponse {
+        verification: current(&state, who.account()).await?,
+        consents_needed: consents_needed()
+            .iter()
+            .filter(|p| cs.separate(p).is_none())
+            .map(|p| p.purpose().id().into_owned())
+            .collect(),
+    }))
+}
+
+/// Verifies the caller's real name: needs both separate consents and a fresh step-up
+/// (`POST /api/v1/auth/step-up`). In development the sandbox provider answers `mismatch` only for
+/// the name `测试不符`.
+#[utoipa::path(
+    post, path = "/api/v1/me/verification", tag = "accounts",
+    security(("bearer" = [])),
+    request_body = VerificationRequest,
+    responses(
+        (status = 200, description = "The result: `verified` or `mismatch`", body = VerificationView),
+        (status = 400, description = "`invalid-id-document` (`reason`: check-digit, impossible-date, future-date, unknown-province, length, character, prefix); `invalid-body`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthenticated`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`consent-required` (`purpose` names the missing separate consent); `step-up-required`", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`document-already-verified`: the document verifies another account", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`provider-unavailable`", body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn api_post(
+    State(state): State<AppState>,
+    who: SignedIn,
+    JsonBody(req): JsonBody<VerificationRequest>,
+) -> Result<Json<VerificationView>, AppError> {
+    ready(&state, &who).await?;
+    let input = VerifyInput {
+        document_type: req.document_type,
+        name: req.name,
+        number: req.number,
+    };
+    Ok(Json(verify(&state, who.account(), &input).await?))
+}
