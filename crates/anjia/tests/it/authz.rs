@@ -21,7 +21,15 @@ struct Owned {
 }
 
 async fn a_sessions(h: &Harness, a: &User) -> Vec<String> {
-    let (s, v) = h.api(Method::GET, "/api/v1/me/sessions", Some(&a.bearer), &a.ip, None).await;
+    let (s, v) = h
+        .api(
+            Method::GET,
+            "/api/v1/me/sessions",
+            Some(&a.bearer),
+            &a.ip,
+            None,
+        )
+        .await;
     assert_eq!(s, 200, "{v}");
     let mut ids: Vec<String> = v["items"]
         .as_array()
@@ -34,13 +42,32 @@ async fn a_sessions(h: &Harness, a: &User) -> Vec<String> {
 }
 
 async fn a_links(h: &Harness, a: &User) -> Vec<String> {
-    let (s, v) = h.api(Method::GET, "/api/v1/me/links", Some(&a.bearer), &a.ip, None).await;
+    let (s, v) = h
+        .api(
+            Method::GET,
+            "/api/v1/me/links",
+            Some(&a.bearer),
+            &a.ip,
+            None,
+        )
+        .await;
     assert_eq!(s, 200, "{v}");
-    v.as_array().unwrap().iter().map(|l| l["provider"].as_str().unwrap().to_string()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["provider"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// B's request on `route` with `m`, addressing A's resource.
-async fn as_b(h: &Harness, b: &User, b_csrf: &str, route: &OwnedRoute, m: &str, owned: &Owned) -> u16 {
+async fn as_b(
+    h: &Harness,
+    b: &User,
+    b_csrf: &str,
+    route: &OwnedRoute,
+    m: &str,
+    owned: &Owned,
+) -> u16 {
     let resource = route.resource.expect("a resource route");
     let path = match resource {
         Resource::SessionInPath => route.path.replace("{id}", &owned.session),
@@ -48,7 +75,11 @@ async fn as_b(h: &Harness, b: &User, b_csrf: &str, route: &OwnedRoute, m: &str, 
         Resource::SessionInForm => route.path.to_string(),
     };
     match route.surface {
-        Surface::Api => h.api(method(m), &path, Some(&b.bearer), &b.ip, None).await.0,
+        Surface::Api => {
+            h.api(method(m), &path, Some(&b.bearer), &b.ip, None)
+                .await
+                .0
+        }
         Surface::Page => {
             let mut form = vec![("csrf", b_csrf)];
             if resource == Resource::SessionInForm {
@@ -93,7 +124,12 @@ async fn other_users_resources_are_out_of_reach(backend: Backend) {
     let to_provider = r.headers()["location"].to_str().unwrap().to_string();
     let r = no_redirect().get(&to_provider).send().await.unwrap();
     let back = r.headers()["location"].to_str().unwrap().to_string();
-    let r = no_redirect().get(&back).header("cookie", &a.cookie).send().await.unwrap();
+    let r = no_redirect()
+        .get(&back)
+        .header("cookie", &a.cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status().as_u16(), 303);
     let sessions_before = a_sessions(&h, &a).await;
     let links_before = a_links(&h, &a).await;
@@ -106,8 +142,15 @@ async fn other_users_resources_are_out_of_reach(backend: Backend) {
     let b_csrf = h.csrf(&b, "/account/sessions").await;
 
     let routes = owned_routes();
-    for kind in [Resource::SessionInPath, Resource::SessionInForm, Resource::LinkInPath] {
-        assert!(routes.iter().any(|r| r.resource == Some(kind)), "no route of {kind:?}: the test would be vacuous");
+    for kind in [
+        Resource::SessionInPath,
+        Resource::SessionInForm,
+        Resource::LinkInPath,
+    ] {
+        assert!(
+            routes.iter().any(|r| r.resource == Some(kind)),
+            "no route of {kind:?}: the test would be vacuous"
+        );
     }
     let mut checked = 0;
     for route in routes.iter().filter(|r| r.resource.is_some()) {
@@ -118,14 +161,26 @@ async fn other_users_resources_are_out_of_reach(backend: Backend) {
                 "{m} {} as user B on A's resource answered {s}",
                 route.path
             );
-            assert_eq!(a_sessions(&h, &a).await, sessions_before, "{m} {} changed A's sessions", route.path);
-            assert_eq!(a_links(&h, &a).await, links_before, "{m} {} changed A's links", route.path);
+            assert_eq!(
+                a_sessions(&h, &a).await,
+                sessions_before,
+                "{m} {} changed A's sessions",
+                route.path
+            );
+            assert_eq!(
+                a_links(&h, &a).await,
+                links_before,
+                "{m} {} changed A's links",
+                route.path
+            );
             checked += 1;
         }
     }
     assert!(checked >= 3, "{checked}");
     // B's own session still works (B was refused, not signed out).
-    let (s, _) = h.api(Method::GET, "/api/v1/me", Some(&b.bearer), &b.ip, None).await;
+    let (s, _) = h
+        .api(Method::GET, "/api/v1/me", Some(&b.bearer), &b.ip, None)
+        .await;
     assert_eq!(s, 200);
 
     // Without a session: 401 for the API, the sign-in page for pages — on every method of every
@@ -160,7 +215,10 @@ async fn other_users_resources_are_out_of_reach(backend: Backend) {
                     let s = r.status().as_u16();
                     assert!(
                         (300..400).contains(&s)
-                            && r.headers()["location"].to_str().unwrap().starts_with("/account/sign-in"),
+                            && r.headers()["location"]
+                                .to_str()
+                                .unwrap()
+                                .starts_with("/account/sign-in"),
                         "{m} {path} without a session answered {s}"
                     );
                 }

@@ -35,8 +35,7 @@ impl TestClock {
     }
     /// Moves the clock forward.
     pub fn advance(&self, d: time::Duration) {
-        self.offset
-            .fetch_add(d.whole_seconds(), Ordering::SeqCst);
+        self.offset.fetch_add(d.whole_seconds(), Ordering::SeqCst);
     }
     /// Sets the clock to `at`.
     pub fn set(&self, at: OffsetDateTime) {
@@ -184,7 +183,10 @@ impl Harness {
         let resp = r.send().await.expect("request");
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(serde_json::Value::Null))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
     }
 
     /// Signs `phone` up or in over the API (code from the outbox; policy accepted) and over the
@@ -192,7 +194,13 @@ impl Harness {
     pub async fn sign_in(&self, phone: &str, ip: &str) -> User {
         use reqwest::Method;
         let (s, b) = self
-            .api(Method::POST, "/api/v1/auth/code", None, ip, Some(serde_json::json!({"phone": phone})))
+            .api(
+                Method::POST,
+                "/api/v1/auth/code",
+                None,
+                ip,
+                Some(serde_json::json!({"phone": phone})),
+            )
             .await;
         assert_eq!(s, 200, "send code: {b}");
         let code = self.last_code(phone).await;
@@ -283,7 +291,9 @@ impl Harness {
                     "/api/v1/consents/separate",
                     Some(&user.bearer),
                     &user.ip,
-                    Some(serde_json::json!({"purpose": p, "confirmation": format!("单独同意:{p}")})),
+                    Some(
+                        serde_json::json!({"purpose": p, "confirmation": format!("单独同意:{p}")}),
+                    ),
                 )
                 .await;
             assert_eq!(s, 200, "{p}: {b}");
@@ -296,7 +306,13 @@ impl Harness {
         use reqwest::Method;
         self.clock.advance(time::Duration::seconds(61));
         let (s, b) = self
-            .api(Method::POST, "/api/v1/auth/step-up/code", Some(&user.bearer), &user.ip, None)
+            .api(
+                Method::POST,
+                "/api/v1/auth/step-up/code",
+                Some(&user.bearer),
+                &user.ip,
+                None,
+            )
             .await;
         assert_eq!(s, 200, "step-up code: {b}");
         let code = self.last_code(&user.phone).await;

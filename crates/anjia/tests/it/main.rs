@@ -8,9 +8,11 @@ mod support;
 
 mod accounts;
 mod api;
+mod authz;
 mod browser;
 mod canary;
 mod denied;
+mod harness;
 mod import;
 mod nearby;
 mod oauth;

@@ -47,6 +47,7 @@ struct Inner {
     redirect_uri: String,
     user: Option<ProviderUser>,
     deny: bool,
+    tamper: bool,
     codes: HashMap<String, (String, String, ProviderUser)>,
     tokens: HashMap<String, ProviderUser>,
     token_requests: u32,
@@ -92,6 +93,12 @@ impl TestProvider {
     /// The next `/authorize` answers `error=access_denied` (the user declined).
     pub fn deny(&self) {
         self.inner.lock().unwrap().deny = true;
+    }
+
+    /// The next `/authorize` remembers a different challenge than the one sent, as if the code
+    /// had been issued to another client: the token endpoint will refuse the right verifier.
+    pub fn tamper_next_challenge(&self) {
+        self.inner.lock().unwrap().tamper = true;
     }
 
     /// Token requests received so far.
@@ -164,10 +171,13 @@ async fn authorize(
         return back(&[("error", "access_denied"), ("state", get("state"))]);
     };
     let code = random_token();
-    g.codes.insert(
-        code.clone(),
-        (get("code_challenge").to_string(), redirect.clone(), user),
-    );
+    let challenge = if std::mem::take(&mut g.tamper) {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(b"another verifier"))
+    } else {
+        get("code_challenge").to_string()
+    };
+    g.codes
+        .insert(code.clone(), (challenge, redirect.clone(), user));
     back(&[("code", &code), ("state", get("state"))])
 }
 

@@ -42,7 +42,10 @@ fn file_hits(path: &std::path::Path, needles: &[Needle]) -> Vec<usize> {
 
 /// SQLite: per table and needle, the rows having the needle in any column read as text
 /// (`INSERT … SELECT` counts them: the raw-statement helper returns rows affected).
-async fn sqlite_table_hits(store: &Store, needles: &[Needle]) -> Vec<(String, usize, u64)> {
+pub(crate) async fn sqlite_table_hits(
+    store: &Store,
+    needles: &[Needle],
+) -> Vec<(String, usize, u64)> {
     execute_raw(
         store,
         "CREATE TABLE IF NOT EXISTS canary_scan_hits (n INTEGER)",
@@ -86,7 +89,10 @@ async fn sqlite_table_hits(store: &Store, needles: &[Needle]) -> Vec<(String, us
 /// PostgreSQL: every base table of every schema, each row as text (and as the hex of its text, for
 /// `bytea`), per needle. A `DO` block cannot return rows, so it always raises an exception whose
 /// message carries the result: `canary-scan tables=N hits=schema.table#needle:rows;…end-of-scan`.
-async fn pg_table_hits(store: &Store, needles: &[Needle]) -> (u64, Vec<(String, usize, u64)>) {
+pub(crate) async fn pg_table_hits(
+    store: &Store,
+    needles: &[Needle],
+) -> (u64, Vec<(String, usize, u64)>) {
     let arr = needles
         .iter()
         .map(|n| format!("convert_from(decode('{}', 'hex'), 'UTF8')", hex(&n.text)))
