@@ -62,6 +62,10 @@ async fn search_submit_and_open_a_lot_in_chromium() {
                      format!("--user-data-dir={}", profile.path().display())]
         }),
     );
+    // Two rustls crypto providers are compiled in (ring through reqwest/oauth2, aws-lc-rs through
+    // fantoccini), so rustls cannot pick one by itself: name the process default (a second call
+    // from another test is a harmless error).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut client = None;
     for _ in 0..50 {
         match ClientBuilder::rustls()
