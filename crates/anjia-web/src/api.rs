@@ -193,8 +193,9 @@ pub async fn method_not_allowed() -> AppError {
     info(
         title = "anjia API",
         version = "1",
-        description = "Judicial-auction and asset-auction lots: search, facets, lot detail; the caller's consents and search history; the privacy policy. Money is integer fen; times are RFC 3339 UTC with Asia/Shanghai display fields."
+        description = "Judicial-auction and asset-auction lots: search, facets, lot detail; the caller's consents and search history; the privacy policy; accounts (sign-in by SMS code, sessions, profile). Money is integer fen; times are RFC 3339 UTC with Asia/Shanghai display fields. Signed-in endpoints take `Authorization: Bearer <token>` (from /api/v1/auth/sign-in); errors are RFC 9457 problems that never repeat a value the request carried."
     ),
+    modifiers(&BearerAuth),
     paths(
         search_listings,
         facets,
@@ -213,6 +214,25 @@ pub async fn method_not_allowed() -> AppError {
         crate::accounts::minors::api_post,
         crate::privacy_api::search_history,
         crate::privacy_api::policy,
+        crate::accounts::api::send_code,
+        crate::accounts::api::sign_in,
+        crate::accounts::api::sign_in_password,
+        crate::accounts::api::sign_out,
+        crate::accounts::api::sign_out_everywhere,
+        crate::accounts::api::send_recovery_code,
+        crate::accounts::api::recover,
+        crate::accounts::api::send_step_up_code,
+        crate::accounts::api::step_up,
+        crate::accounts::api::me,
+        crate::accounts::api::patch_me,
+        crate::accounts::api::sessions,
+        crate::accounts::api::revoke_session,
+        crate::accounts::api::put_password,
+        crate::accounts::api::send_phone_code,
+        crate::accounts::api::put_phone,
+        crate::accounts::api::get_avatar,
+        crate::accounts::api::put_avatar,
+        crate::accounts::api::delete_avatar,
     ),
     components(schemas(
         SearchResponse,
@@ -240,9 +260,46 @@ pub async fn method_not_allowed() -> AppError {
         crate::privacy_api::PolicyResponse,
         crate::privacy_api::ClauseView,
         crate::privacy_api::PolicyVersionSummary,
+        crate::accounts::api::SendCodeRequest,
+        crate::accounts::api::CodeSentResponse,
+        crate::accounts::api::DeviceBody,
+        crate::accounts::api::SignInRequest,
+        crate::accounts::api::PasswordSignInRequest,
+        crate::accounts::api::RecoverRequest,
+        crate::accounts::api::SessionResponse,
+        crate::accounts::api::CodeRequest,
+        crate::accounts::api::StepUpResponse,
+        crate::accounts::api::ProfileResponse,
+        crate::accounts::api::ProfilePatch,
+        crate::accounts::api::SessionItem,
+        crate::accounts::api::SessionsResponse,
+        crate::accounts::api::PasswordRequest,
+        crate::accounts::api::PhoneChangeRequest,
     ))
 )]
 pub struct ApiDoc;
+
+/// Declares the `bearer` security scheme the account endpoints name (RFC 6750 bearer tokens
+/// `ajs_…` from `/api/v1/auth/sign-in`).
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "Session token `ajs_…` (opaque, 90 days) from POST /api/v1/auth/sign-in",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// Serves the OpenAPI document.
 pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {

@@ -1434,7 +1434,65 @@ async fn pages_sign_in_with_csrf(env: Env) {
     assert!(!r.body.contains(&phone[3..]) && !r.body.contains("nope"));
 }
 
+async fn openapi_documents_the_account_endpoints(env: Env) {
+    let v = env.get("/api/v1/openapi.json", None).await.json();
+    for (path, methods) in [
+        ("/api/v1/auth/code", &["post"][..]),
+        ("/api/v1/auth/sign-in", &["post"]),
+        ("/api/v1/auth/sign-in/password", &["post"]),
+        ("/api/v1/auth/sign-out", &["post"]),
+        ("/api/v1/auth/sign-out-everywhere", &["post"]),
+        ("/api/v1/auth/recover/code", &["post"]),
+        ("/api/v1/auth/recover", &["post"]),
+        ("/api/v1/auth/step-up/code", &["post"]),
+        ("/api/v1/auth/step-up", &["post"]),
+        ("/api/v1/me", &["get", "patch"]),
+        ("/api/v1/me/sessions", &["get"]),
+        ("/api/v1/me/sessions/{id}", &["delete"]),
+        ("/api/v1/me/password", &["put"]),
+        ("/api/v1/me/phone/code", &["post"]),
+        ("/api/v1/me/phone", &["put"]),
+        ("/api/v1/me/avatar", &["get", "put", "delete"]),
+    ] {
+        for m in methods {
+            let op = &v["paths"][path][m];
+            assert!(op.is_object(), "{m} {path} documented");
+            if path.starts_with("/api/v1/me")
+                || path.ends_with("sign-out")
+                || path.contains("step-up")
+                || path.ends_with("everywhere")
+            {
+                assert_eq!(
+                    op["security"][0]["bearer"],
+                    json!([]),
+                    "{m} {path} names the bearer scheme"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        v["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    for schema in [
+        "SignInRequest",
+        "SessionResponse",
+        "ProfileResponse",
+        "SessionsResponse",
+        "Problem",
+    ] {
+        assert!(v["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+    // Request bodies admit no other fields.
+    assert_eq!(
+        v["components"]["schemas"]["SignInRequest"]["additionalProperties"],
+        false
+    );
+    // And the server really refuses them (checked in sign_up_and_sign_in_by_code).
+}
+
 accounts_tests!(
+    openapi_documents_the_account_endpoints,
     sign_up_and_sign_in_by_code,
     wrong_code_six_times,
     codes_are_single_use_and_expire,

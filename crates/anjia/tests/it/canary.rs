@@ -21,7 +21,7 @@
 //! dump the tables afterwards.
 
 use crate::both;
-use crate::support::{Backend, TestServer, data_dir};
+use crate::support::{Backend, OwnServer, TestClock, TestServer, code_in, data_dir, outbox_of};
 use anjia_search::SearchIndex;
 use anjia_store::Store;
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -376,6 +376,11 @@ fn rand_u64() -> u64 {
 pub(crate) struct CanaryEnv {
     pub base: String,
     pub store: Store,
+    /// The server's privacy service (blind indexes for reading the SMS outbox).
+    pub privacy: anjia_web::Privacy,
+    /// The server's clock (the account journeys move it past the resend interval).
+    pub clock: TestClock,
+    _files: tempfile::TempDir,
     /// URL of the key vault database (open a `Store` on it to scan it).
     pub vault_url: String,
     /// SQLite: the directory holding `anjia.db` and `keys.db`.
@@ -417,15 +422,26 @@ impl CanaryEnv {
             .await
             .expect("bundled data imports");
         let keys = anjia_privacy::crypto::KeyRing::generate().expect("key ring");
-        let privacy =
-            anjia_web::Privacy::open(store.clone(), vault, keys, anjia_web::system_clock())
-                .await
-                .expect("privacy service opens");
+        let clock = TestClock::new();
+        let privacy = anjia_web::Privacy::open(store.clone(), vault, keys, clock.clock())
+            .await
+            .expect("privacy service opens");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind port 0");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let state = anjia_web::AppState::new(store.clone(), index, privacy);
+        let files = tempfile::tempdir().expect("files dir");
+        let accounts = anjia_web::accounts::Accounts::with_dev_outbox(
+            privacy.clone(),
+            anjia_web::accounts::AccountsConfig {
+                files_dir: files.path().to_path_buf(),
+                trust_forwarded_for: true,
+                ..anjia_web::accounts::AccountsConfig::default()
+            },
+        );
+        let state = anjia_web::AppState::new(store.clone(), index, privacy.clone())
+            .with_accounts(accounts)
+            .with_clock(clock.clock());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             anjia_web::serve(listener, state, async {
@@ -437,6 +453,9 @@ impl CanaryEnv {
         Some(CanaryEnv {
             base,
             store,
+            privacy,
+            clock,
+            _files: files,
             vault_url,
             sqlite_dir,
             shutdown: Some(tx),
@@ -1103,6 +1122,634 @@ pub(crate) async fn run_journeys(base: &str) -> (Journey, Subjects) {
     )
 }
 
+// ---- the account journeys ----------------------------------------------------------------------
+
+/// A server the account journeys run on: they read SMS codes from its development outbox (by the
+/// number's blind index) and move its clock past the 1-per-minute resend interval.
+pub(crate) struct AccountTarget<'a> {
+    pub base: &'a str,
+    pub store: &'a Store,
+    pub privacy: &'a anjia_web::Privacy,
+    pub clock: &'a TestClock,
+}
+
+fn set_cookie_of(h: &HeaderMap, name: &str) -> Option<String> {
+    h.get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| {
+            c.strip_prefix(&format!("{name}="))
+                .map(|r| r.split(';').next().unwrap_or("").to_string())
+        })
+}
+
+/// Sends the canaries through every account surface (issue 3): the SMS-code, sign-in, password,
+/// step-up, recovery, profile, session and phone-change endpoints and pages — the canary phone
+/// as the account's number, the name and address in fields that are refused, hashed or never
+/// stored (password, User-Agent, invalid nicknames, unknown fields), the ID number as a password
+/// and as a bad number, every canary in cookies and bearer tokens. Returns the journey and every
+/// code the development gateway sent (the codes are secrets too: see [`code_findings`]).
+pub(crate) async fn run_account_journeys(t: AccountTarget<'_>) -> (Journey, Vec<String>) {
+    let mut j = Journey::new(t.base);
+    let json_ct = "application/json";
+    let form_ct = "application/x-www-form-urlencoded";
+    let post = reqwest::Method::POST;
+    let ip = ("x-forwarded-for", "10.77.0.1".to_string());
+    let latest = |phone: &'static str| async move {
+        code_in(
+            outbox_of(t.store, t.privacy, phone)
+                .await
+                .first()
+                .expect("a message was sent"),
+        )
+    };
+    let id = id_number();
+    let body = |v: Value| Some((json_ct, v.to_string()));
+    let bearer = |tok: &str| ("authorization", format!("Bearer {tok}"));
+
+    // -- codes: the number in its forms, bad numbers, unknown fields
+    let (st, b, _) = j
+        .send(
+            "/api/v1/auth/code phone=<phone> (User-Agent: <name>)",
+            false,
+            As::Nobody,
+            post.clone(),
+            "/api/v1/auth/code",
+            body(json!({"phone": PHONE})),
+            &[ip.clone(), ("user-agent", NAME.to_string())],
+        )
+        .await;
+    assert_eq!(st, 200, "send a code to the canary number: {b}");
+    let code = latest(PHONE).await;
+    for (step, v) in [
+        (
+            "phone=<phone> full-width again (429)",
+            json!({"phone": full_width(PHONE)}),
+        ),
+        ("phone=<phone>0", json!({"phone": format!("{PHONE}0")})),
+        ("phone=<id_number>", json!({"phone": id})),
+        ("phone=<name>", json!({"phone": NAME})),
+        ("phone=<address>", json!({"phone": ADDRESS})),
+        ("phone=[<phone>]", json!({"phone": [PHONE]})),
+        ("phone + name=<name>", json!({"phone": PHONE, "name": NAME})),
+        ("<phone> as a field name", json!({PHONE: 1})),
+    ] {
+        j.send(
+            &format!("/api/v1/auth/code {step}"),
+            false,
+            As::Nobody,
+            post.clone(),
+            "/api/v1/auth/code",
+            body(v),
+            std::slice::from_ref(&ip),
+        )
+        .await;
+    }
+    j.send(
+        "/api/v1/auth/code <phone> as text/plain",
+        false,
+        As::Nobody,
+        post.clone(),
+        "/api/v1/auth/code",
+        Some(("text/plain", PHONE.to_string())),
+        std::slice::from_ref(&ip),
+    )
+    .await;
+    j.send(
+        "/api/v1/auth/code X-Forwarded-For: <phone>",
+        false,
+        As::Nobody,
+        post.clone(),
+        "/api/v1/auth/code",
+        body(json!({"phone": "13800000000"})),
+        &[("x-forwarded-for", PHONE.to_string())],
+    )
+    .await;
+
+    // -- sign-in: wrong code, no acceptance, a refused nickname, then success
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for (step, v) in [
+        (
+            "wrong code",
+            json!({"phone": PHONE, "code": wrong, "accept_policy": true}),
+        ),
+        (
+            "code=<id_number>",
+            json!({"phone": PHONE, "code": id, "accept_policy": true}),
+        ),
+        (
+            "without accepting the policy",
+            json!({"phone": PHONE, "code": code}),
+        ),
+        (
+            "nickname=<name>×7 (too long)",
+            json!({"phone": PHONE, "code": code, "accept_policy": true, "nickname": NAME.repeat(7)}),
+        ),
+        (
+            "nickname=<address> (too long)",
+            json!({"phone": PHONE, "code": code, "accept_policy": true, "nickname": ADDRESS}),
+        ),
+        (
+            "password=<phone> (refused)",
+            json!({"phone": PHONE, "code": code, "accept_policy": true, "password": format!("x{PHONE}")}),
+        ),
+        (
+            "device.device_model=<name>×40 (too long)",
+            json!({"phone": PHONE, "code": code, "accept_policy": true, "device": {"device_model": NAME.repeat(40)}}),
+        ),
+        (
+            "device.imei=<id_number> (unknown)",
+            json!({"phone": PHONE, "code": code, "accept_policy": true, "device": {"imei": id}}),
+        ),
+        (
+            "real_name=<name> (unknown)",
+            json!({"phone": PHONE, "code": code, "accept_policy": true, "real_name": NAME}),
+        ),
+    ] {
+        j.send(
+            &format!("/api/v1/auth/sign-in {step}"),
+            false,
+            As::Nobody,
+            post.clone(),
+            "/api/v1/auth/sign-in",
+            body(v),
+            std::slice::from_ref(&ip),
+        )
+        .await;
+    }
+    let password = format!("{NAME} 安家的密码");
+    let (st, b, _) = j
+        .send("/api/v1/auth/sign-in (password <name>…)", false, As::Nobody, post.clone(), "/api/v1/auth/sign-in",
+            body(json!({"phone": PHONE, "code": code, "accept_policy": true, "nickname": "安家测试", "password": password,
+                "device": {"device_model": "Test Phone", "os": "Android 14", "app_version": "1.0", "network_type": "wifi"}})),
+            &[ip.clone(), ("user-agent", format!("Mozilla/5.0 ({PHONE})"))])
+        .await;
+    assert_eq!(st, 200, "sign-up of the canary number: {b}");
+    let token = serde_json::from_str::<Value>(&b).expect("JSON")["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let tok = bearer(&token);
+
+    // -- the account's own endpoints
+    for path in [
+        "/api/v1/me",
+        "/api/v1/me/sessions",
+        "/api/v1/consents",
+        "/api/v1/me/avatar",
+    ] {
+        j.send(
+            path,
+            false,
+            As::Nobody,
+            reqwest::Method::GET,
+            path,
+            None,
+            std::slice::from_ref(&tok),
+        )
+        .await;
+    }
+    for (step, v) in [
+        ("nickname=<name>×7", json!({"nickname": NAME.repeat(7)})),
+        ("nickname=<address>", json!({"nickname": ADDRESS})),
+        ("nickname=[<phone>]", json!({"nickname": [PHONE]})),
+        ("phone=<phone> (unknown)", json!({"phone": PHONE})),
+    ] {
+        j.send(
+            &format!("PATCH /api/v1/me {step}"),
+            false,
+            As::Nobody,
+            reqwest::Method::PATCH,
+            "/api/v1/me",
+            body(v),
+            std::slice::from_ref(&tok),
+        )
+        .await;
+    }
+    j.send(
+        "DELETE /api/v1/me/sessions/<phone>",
+        false,
+        As::Nobody,
+        reqwest::Method::DELETE,
+        &format!("/api/v1/me/sessions/{PHONE}"),
+        None,
+        std::slice::from_ref(&tok),
+    )
+    .await;
+    for (label, value) in [
+        ("phone", PHONE.to_string()),
+        ("name", NAME.to_string()),
+        ("id_number", id.clone()),
+    ] {
+        let e = enc(&value);
+        j.send(
+            &format!("/api/v1/me (Authorization: Bearer <{label}>)"),
+            false,
+            As::Nobody,
+            reqwest::Method::GET,
+            "/api/v1/me",
+            None,
+            &[("authorization", format!("Bearer {value}"))],
+        )
+        .await;
+        j.send(
+            &format!("/api/v1/me/sessions/<{label}> DELETE"),
+            false,
+            As::Nobody,
+            reqwest::Method::DELETE,
+            &format!("/api/v1/me/sessions/{e}"),
+            None,
+            std::slice::from_ref(&tok),
+        )
+        .await;
+        j.send(
+            &format!("/account (Cookie anjia_session=<{label}>; anjia_pending=<{label}>)"),
+            false,
+            As::Nobody,
+            reqwest::Method::GET,
+            "/account",
+            None,
+            &[(
+                "cookie",
+                format!("anjia_session={value}; anjia_pending={value}"),
+            )],
+        )
+        .await;
+    }
+    // Password sign-in: wrong (containing the canaries), right.
+    for (step, pw) in [
+        ("password=<name> wrong", format!("{NAME}{ADDRESS}")),
+        ("password=<id_number> wrong", id.clone()),
+    ] {
+        j.send(
+            &format!("/api/v1/auth/sign-in/password {step}"),
+            false,
+            As::Nobody,
+            post.clone(),
+            "/api/v1/auth/sign-in/password",
+            body(json!({"phone": PHONE, "password": pw})),
+            std::slice::from_ref(&ip),
+        )
+        .await;
+    }
+    let (st, b, _) = j
+        .send(
+            "/api/v1/auth/sign-in/password (right)",
+            false,
+            As::Nobody,
+            post.clone(),
+            "/api/v1/auth/sign-in/password",
+            body(json!({"phone": PHONE, "password": password})),
+            std::slice::from_ref(&ip),
+        )
+        .await;
+    assert_eq!(st, 200, "password sign-in: {b}");
+
+    // -- step-up, password change, phone change
+    t.clock.advance(time::Duration::seconds(61));
+    let (st, b, _) = j
+        .send(
+            "/api/v1/auth/step-up/code",
+            false,
+            As::Nobody,
+            post.clone(),
+            "/api/v1/auth/step-up/code",
+            body(json!({})),
+            &[tok.clone(), ip.clone()],
+        )
+        .await;
+    assert_eq!(st, 200, "step-up code: {b}");
+    let step_code = latest(PHONE).await;
+    j.send(
+        "/api/v1/auth/step-up code=<phone>",
+        false,
+        As::Nobody,
+        post.clone(),
+        "/api/v1/auth/step-up",
+        body(json!({"code": PHONE})),
+        std::slice::from_ref(&tok),
+    )
+    .await;
+    let (st, b, _) = j
+        .send(
+            "/api/v1/auth/step-up",
+            false,
+            As::Nobody,
+            post.clone(),
+            "/api/v1/auth/step-up",
+            body(json!({"code": step_code})),
+            std::slice::from_ref(&tok),
+        )
+        .await;
+    assert_eq!(st, 200, "step-up: {b}");
+    for (step, pw) in [
+        ("new_password=<phone>", PHONE.to_string()),
+        ("new_password=<id_number>", id.clone()),
+    ] {
+        j.send(
+            &format!("PUT /api/v1/me/password {step}"),
+            false,
+            As::Nobody,
+            reqwest::Method::PUT,
+            "/api/v1/me/password",
+            body(json!({"new_password": pw})),
+            std::slice::from_ref(&tok),
+        )
+        .await;
+    }
+    for (step, v) in [
+        ("phone=<id_number>", json!({"phone": id})),
+        ("phone=<phone> (unchanged)", json!({"phone": PHONE})),
+    ] {
+        j.send(
+            &format!("/api/v1/me/phone/code {step}"),
+            false,
+            As::Nobody,
+            post.clone(),
+            "/api/v1/me/phone/code",
+            body(v),
+            &[tok.clone(), ip.clone()],
+        )
+        .await;
+    }
+    j.send(
+        "PUT /api/v1/me/phone phone=<phone> code=<id_number>",
+        false,
+        As::Nobody,
+        reqwest::Method::PUT,
+        "/api/v1/me/phone",
+        body(json!({"phone": PHONE, "code": id})),
+        std::slice::from_ref(&tok),
+    )
+    .await;
+
+    // -- recovery
+    t.clock.advance(time::Duration::seconds(61));
+    let (st, b, _) = j
+        .send(
+            "/api/v1/auth/recover/code phone=<phone>",
+            false,
+            As::Nobody,
+            post.clone(),
+            "/api/v1/auth/recover/code",
+            body(json!({"phone": PHONE})),
+            std::slice::from_ref(&ip),
+        )
+        .await;
+    assert_eq!(st, 200, "recovery code: {b}");
+    let rec = latest(PHONE).await;
+    j.send(
+        "/api/v1/auth/recover wrong code, new_password=<name>…",
+        false,
+        As::Nobody,
+        post.clone(),
+        "/api/v1/auth/recover",
+        body(json!({"phone": PHONE, "code": wrong, "new_password": format!("{NAME}{NAME}{NAME}")})),
+        std::slice::from_ref(&ip),
+    )
+    .await;
+    let (st, b, _) = j
+        .send(
+            "/api/v1/auth/recover",
+            false,
+            As::Nobody,
+            post.clone(),
+            "/api/v1/auth/recover",
+            body(
+                json!({"phone": PHONE, "code": rec, "new_password": format!("{NAME}{NAME}{NAME}")}),
+            ),
+            std::slice::from_ref(&ip),
+        )
+        .await;
+    assert_eq!(st, 200, "recovery: {b}");
+
+    // -- the pages: sign-in in two steps, the profile, a refused nickname, no CSRF
+    t.clock.advance(time::Duration::seconds(61));
+    let (st, b, h) = j
+        .send(
+            "/account/sign-in/code phone=<phone>&name=<name>",
+            false,
+            As::Nobody,
+            post.clone(),
+            "/account/sign-in/code",
+            Some((form_ct, format!("phone={}&name={}", enc(PHONE), enc(NAME)))),
+            &[ip.clone(), ("user-agent", NAME.to_string())],
+        )
+        .await;
+    assert_eq!(st, 303, "page sign-in, step 1: {b}");
+    let pending = set_cookie_of(&h, "anjia_pending").expect("pending cookie");
+    let pending_cookie = ("cookie", format!("anjia_pending={pending}"));
+    let page_code = latest(PHONE).await;
+    j.send(
+        "/account/sign-in (pending)",
+        false,
+        As::Nobody,
+        reqwest::Method::GET,
+        "/account/sign-in?done=sent",
+        None,
+        std::slice::from_ref(&pending_cookie),
+    )
+    .await;
+    j.send(
+        "/account/sign-in code=<phone>",
+        false,
+        As::Nobody,
+        post.clone(),
+        "/account/sign-in",
+        Some((form_ct, format!("code={}&accept_policy=yes", enc(PHONE)))),
+        std::slice::from_ref(&pending_cookie),
+    )
+    .await;
+    j.send(
+        "/account/sign-in/password phone=<phone>&password=<name>",
+        false,
+        As::Nobody,
+        post.clone(),
+        "/account/sign-in/password",
+        Some((
+            form_ct,
+            format!("phone={}&password={}", enc(PHONE), enc(NAME)),
+        )),
+        std::slice::from_ref(&ip),
+    )
+    .await;
+    j.send(
+        "/account/sign-in/code phone=<id_number>",
+        false,
+        As::Nobody,
+        post.clone(),
+        "/account/sign-in/code",
+        Some((form_ct, format!("phone={}", enc(&id)))),
+        std::slice::from_ref(&ip),
+    )
+    .await;
+    let (st, b, h) = j
+        .send(
+            "/account/sign-in (right code)",
+            false,
+            As::Nobody,
+            post.clone(),
+            "/account/sign-in",
+            Some((form_ct, format!("code={page_code}"))),
+            &[
+                pending_cookie.clone(),
+                ("user-agent", format!("Mozilla/5.0 ({PHONE}) Chrome/120.0")),
+            ],
+        )
+        .await;
+    assert_eq!(st, 303, "page sign-in, step 2: {b}");
+    let session = set_cookie_of(&h, "anjia_session").expect("session cookie");
+    let cookie = ("cookie", format!("anjia_session={session}"));
+    let (_, page, _) = j
+        .send(
+            "/account",
+            false,
+            As::Nobody,
+            reqwest::Method::GET,
+            "/account",
+            None,
+            std::slice::from_ref(&cookie),
+        )
+        .await;
+    let csrf = page
+        .find("name=\"csrf\" value=\"")
+        .map(|at| page[at + 19..at + 83].to_string())
+        .expect("a CSRF field");
+    for path in [
+        "/account/sessions",
+        "/account/password",
+        "/account/phone",
+        "/account/avatar",
+        "/privacy/consent",
+        "/nearby",
+    ] {
+        j.send(
+            path,
+            false,
+            As::Nobody,
+            reqwest::Method::GET,
+            path,
+            None,
+            std::slice::from_ref(&cookie),
+        )
+        .await;
+    }
+    for (step, form) in [
+        (
+            "nickname=<name>×7",
+            format!("nickname={}&csrf={csrf}", enc(&NAME.repeat(7))),
+        ),
+        (
+            "nickname=<address>",
+            format!("nickname={}&csrf={csrf}", enc(ADDRESS)),
+        ),
+        (
+            "nickname=<name> without CSRF",
+            format!("nickname={}", enc(NAME)),
+        ),
+        (
+            "nickname=<name> csrf=<phone>",
+            format!("nickname={}&csrf={PHONE}", enc(NAME)),
+        ),
+    ] {
+        j.send(
+            &format!("/account/nickname {step}"),
+            false,
+            As::Nobody,
+            post.clone(),
+            "/account/nickname",
+            Some((form_ct, form)),
+            std::slice::from_ref(&cookie),
+        )
+        .await;
+    }
+    j.send(
+        "/account/step-up code=<phone>",
+        false,
+        As::Nobody,
+        post.clone(),
+        "/account/step-up",
+        Some((form_ct, format!("code={PHONE}&next=phone&csrf={csrf}"))),
+        std::slice::from_ref(&cookie),
+    )
+    .await;
+    j.send(
+        "/account/phone/code phone=<id_number>",
+        false,
+        As::Nobody,
+        post.clone(),
+        "/account/phone/code",
+        Some((form_ct, format!("phone={}&csrf={csrf}", enc(&id)))),
+        std::slice::from_ref(&cookie),
+    )
+    .await;
+    j.send(
+        "/account/sessions/revoke session=<phone>",
+        false,
+        As::Nobody,
+        post.clone(),
+        "/account/sessions/revoke",
+        Some((form_ct, format!("session={PHONE}&csrf={csrf}"))),
+        std::slice::from_ref(&cookie),
+    )
+    .await;
+    j.send(
+        "/account/recover/code phone=<phone>",
+        false,
+        As::Nobody,
+        post.clone(),
+        "/account/recover/code",
+        Some((form_ct, format!("phone={}", enc(PHONE)))),
+        std::slice::from_ref(&ip),
+    )
+    .await;
+
+    let codes: Vec<String> = outbox_of(t.store, t.privacy, PHONE)
+        .await
+        .iter()
+        .map(|m| code_in(m))
+        .collect();
+    assert!(codes.len() >= 4, "{} codes", codes.len());
+    (j, codes)
+}
+
+/// Where a code occurs as a code: a run of exactly these 6 digits, not preceded by a digit or
+/// `.` (the fractional seconds of a timestamp are 6 digits) and not followed by a digit.
+pub(crate) fn code_occurs(text: &str, code: &str) -> bool {
+    let b = text.as_bytes();
+    text.match_indices(code).any(|(i, _)| {
+        let before = i.checked_sub(1).map(|k| b[k]);
+        let after = b.get(i + code.len()).copied();
+        !before.is_some_and(|c| c.is_ascii_digit() || c == b'.')
+            && !after.is_some_and(|c| c.is_ascii_digit())
+    })
+}
+
+/// Answers (bodies and headers, success or not) and log lines that carry an SMS code.
+pub(crate) fn code_findings(j: &Journey, logs: &str, codes: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (n, code) in codes.iter().enumerate() {
+        for x in &j.exchanges {
+            if code_occurs(&x.body, code) || code_occurs(&x.headers, code) {
+                out.push(format!(
+                    "the answer to {} ({}) carries SMS code #{n}",
+                    x.step, x.status
+                ));
+            }
+        }
+        for line in logs.lines().filter(|l| code_occurs(l, code)) {
+            out.push(format!(
+                "LOG carries SMS code #{n}: {}",
+                line.replace(code, "<code>")
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
+            ));
+        }
+    }
+    out
+}
+
 // ---- the checks --------------------------------------------------------------------------------
 
 /// Response headers carrying a canary, and 5xx answers (printable: canaries redacted).
@@ -1314,6 +1961,21 @@ fn the_scanners_find_every_variant_and_print_none() {
     assert!(headers.contains("boom answered 502"), "{headers}");
 }
 
+#[test]
+fn the_code_scanner_finds_codes_not_timestamps() {
+    for (text, hit) in [
+        ("INFO sms code=482913 sent", true),
+        ("{\"code\":\"482913\"}", true),
+        ("482913", true),
+        ("您的验证码是482913，5分钟内有效", true),
+        ("2026-11-29T19:51:17.482913Z INFO", false),
+        ("id 14829130", false),
+        ("x1482913", false),
+    ] {
+        assert_eq!(code_occurs(text, "482913"), hit, "{text}");
+    }
+}
+
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir(dir) {
@@ -1334,8 +1996,14 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 async fn canaries_never_reach_logs_or_headers(s: &'static TestServer) {
     start_capture();
     let (j, _) = run_journeys(&s.base).await;
+    let (aj, codes) = account_journeys_for(s).await;
     let needles = all_needles();
     let logs = captured_logs();
+    assert!(
+        logs.contains("sms sent")
+            && (logs.contains("purpose=\"sign_in\"") || logs.contains("purpose=sign_in")),
+        "the log says that a code was sent (and only that)"
+    );
     // The capture saw the server's own DEBUG events for these requests (else the scan proves
     // nothing).
     assert!(
@@ -1343,8 +2011,15 @@ async fn canaries_never_reach_logs_or_headers(s: &'static TestServer) {
         "the server's DEBUG access events were not captured"
     );
     assert!(j.exchanges.len() > 500, "{} exchanges", j.exchanges.len());
+    assert!(
+        aj.exchanges.len() > 60,
+        "{} account exchanges",
+        aj.exchanges.len()
+    );
     let mut findings = header_findings(&j, &needles);
+    findings.extend(header_findings(&aj, &needles));
     findings.extend(log_findings(&logs, &needles));
+    findings.extend(code_findings(&aj, &logs, &codes));
     assert!(
         findings.is_empty(),
         "{}: {} canary finding(s) over {} exchanges and {} KiB of logs:\n{}",
@@ -1361,7 +2036,9 @@ async fn canaries_never_reach_logs_or_headers(s: &'static TestServer) {
 async fn error_bodies_never_echo_canaries(s: &'static TestServer) {
     start_capture();
     let (j, _) = run_journeys(&s.base).await;
-    let findings = body_findings(&j, &all_needles());
+    let (aj, _) = account_journeys_for(s).await;
+    let mut findings = body_findings(&j, &all_needles());
+    findings.extend(body_findings(&aj, &all_needles()));
     assert!(
         findings.is_empty(),
         "{}: {} response bodies echo a canary (of {} exchanges):\n{}",
@@ -1370,6 +2047,26 @@ async fn error_bodies_never_echo_canaries(s: &'static TestServer) {
         j.exchanges.len(),
         findings.join("\n")
     );
+}
+
+/// The account journeys on a server of their own of `s`'s backend (its clock is moved, and the
+/// canary number's send limits must not meet those of the other canary test).
+async fn account_journeys_for(s: &TestServer) -> (Journey, Vec<String>) {
+    let backend = if s.backend == "postgres" {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
+    let own = OwnServer::start(backend)
+        .await
+        .expect("the shared server of this backend runs, so an own one starts");
+    run_account_journeys(AccountTarget {
+        base: &own.base,
+        store: &own.store,
+        privacy: &own.privacy,
+        clock: &own.clock,
+    })
+    .await
 }
 
 pub(crate) fn env_name(b: Backend) -> &'static str {

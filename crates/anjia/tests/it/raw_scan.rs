@@ -14,7 +14,8 @@
 //! are spliced in as hex and decoded by the database.
 
 use crate::canary::{
-    CanaryEnv, Needle, canary_per_backend, env_name, plaintext_needles, run_journeys,
+    AccountTarget, CanaryEnv, Needle, canary_per_backend, env_name, plaintext_needles,
+    run_account_journeys, run_journeys,
 };
 use crate::support::Backend;
 use anjia_store::Store;
@@ -157,11 +158,172 @@ $canary$"#
     (tables, out)
 }
 
+/// SQLite: per table (except `sms_outbox`, the development gateway's simulated phone, which holds
+/// the message texts by design) and code, the rows where the code occurs as a code in any
+/// column read as text — 6 digits not inside a longer run of digits and not after `.` (stored
+/// times end in 6 digits of fractional seconds): `GLOB` patterns.
+async fn sqlite_code_hits(store: &Store, codes: &[String]) -> Vec<(String, usize, u64)> {
+    let cols = store.schema_columns().await.expect("schema");
+    let mut tables: Vec<&str> = cols.iter().map(|c| c.table.as_str()).collect();
+    tables.sort_unstable();
+    tables.dedup();
+    let mut out = Vec::new();
+    for t in tables
+        .into_iter()
+        .filter(|t| !matches!(*t, "canary_scan_hits" | "sms_outbox"))
+    {
+        for (i, _) in codes.iter().enumerate() {
+            let rows = sqlite_code_rows(store, &cols, t, &codes[i..=i]).await;
+            if rows > 0 {
+                out.push((t.to_string(), i, rows));
+            }
+        }
+    }
+    out
+}
+
+/// How many of `codes` occur (as codes) in `table`.
+async fn sqlite_code_hits_in(store: &Store, codes: &[String], table: &str) -> usize {
+    let cols = store.schema_columns().await.expect("schema");
+    let mut n = 0;
+    for c in codes {
+        if sqlite_code_rows(store, &cols, table, std::slice::from_ref(c)).await > 0 {
+            n += 1;
+        }
+    }
+    n
+}
+
+async fn sqlite_code_rows(
+    store: &Store,
+    cols: &[anjia_store::privacy::SchemaColumn],
+    table: &str,
+    code: &[String],
+) -> u64 {
+    execute_raw(
+        store,
+        "CREATE TABLE IF NOT EXISTS canary_scan_hits (n INTEGER)",
+    )
+    .await
+    .expect("scratch table");
+    let code = &code[0];
+    assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()));
+    let cond = cols
+        .iter()
+        .filter(|c| c.table == table)
+        .map(|c| {
+            let v = format!("CAST(\"{}\" AS TEXT)", c.column);
+            format!(
+                "({v} = '{code}' OR {v} GLOB '{code}[^0-9]*' OR {v} GLOB '*[^0-9.]{code}' OR {v} GLOB '*[^0-9.]{code}[^0-9]*')"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let sql = format!("INSERT INTO canary_scan_hits SELECT 1 FROM \"{table}\" WHERE {cond}");
+    execute_raw(store, &sql)
+        .await
+        .unwrap_or_else(|e| panic!("code scan of {table}: {e}"))
+}
+
+/// PostgreSQL: as [`pg_table_hits`], for codes with a regular expression (a code as a code, see
+/// [`sqlite_code_hits`]), over every table; `bytea` columns are scanned as their hex text.
+async fn pg_code_hits(store: &Store, codes: &[String]) -> (u64, Vec<(String, usize, u64)>) {
+    for c in codes {
+        assert!(c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()));
+    }
+    let arr = codes
+        .iter()
+        .map(|c| format!("'(^|[^0-9.]){c}([^0-9]|$)'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        r#"DO $canary$
+DECLARE
+  needles text[] := ARRAY[{arr}];
+  r record;
+  n bigint;
+  i int;
+  tables int := 0;
+  hits text := '';
+BEGIN
+  FOR r IN SELECT table_schema, table_name FROM information_schema.tables
+           WHERE table_type = 'BASE TABLE'
+             AND table_schema NOT IN ('pg_catalog', 'information_schema') LOOP
+    tables := tables + 1;
+    FOR i IN 1 .. array_length(needles, 1) LOOP
+      EXECUTE format('SELECT count(*) FROM %I.%I t WHERE t::text ~ $1',
+                     r.table_schema, r.table_name)
+        INTO n USING needles[i];
+      IF n > 0 THEN
+        hits := hits || format('%s.%s#%s:%s;', r.table_schema, r.table_name, i - 1, n);
+      END IF;
+    END LOOP;
+  END LOOP;
+  RAISE EXCEPTION 'canary-scan tables=% hits=%end-of-scan', tables, hits;
+END
+$canary$"#
+    );
+    parse_scan_result(store, &sql).await
+}
+
+/// Runs a scan that raises its result, and parses it.
+async fn parse_scan_result(store: &Store, sql: &str) -> (u64, Vec<(String, usize, u64)>) {
+    let e = execute_raw(store, sql)
+        .await
+        .expect_err("the scan always raises its result");
+    let msg = e.to_string();
+    let rest = msg
+        .split("canary-scan tables=")
+        .nth(1)
+        .unwrap_or_else(|| panic!("the scan failed: {msg}"));
+    let (tables, hits) = rest.split_once(" hits=").expect("scan result");
+    let hits = hits
+        .split("end-of-scan")
+        .next()
+        .unwrap_or_else(|| panic!("the scan result is cut: {msg}"));
+    let tables: u64 = tables.trim().parse().expect("table count");
+    let mut out = Vec::new();
+    for h in hits.split(';').map(str::trim).filter(|h| !h.is_empty()) {
+        let bad = || panic!("unexpected scan result {h:?} in {msg:?}");
+        let Some((table, rest)) = h.split_once('#') else {
+            bad()
+        };
+        let Some((i, rows)) = rest.split_once(':') else {
+            bad()
+        };
+        out.push((
+            table.to_string(),
+            i.parse().expect("needle index"),
+            rows.parse().expect("rows"),
+        ));
+    }
+    (tables, out)
+}
+
 async fn raw_databases_hold_no_canary_plaintext(backend: Backend) {
     let Some(env) = CanaryEnv::start(backend).await else {
         return;
     };
     let (_, subjects) = run_journeys(&env.base).await;
+    // The account journeys: the canary number becomes an account (its number sealed, found by
+    // blind index), with a password made of the name, sessions, step-up and recovery codes.
+    let (_, codes) = run_account_journeys(AccountTarget {
+        base: &env.base,
+        store: &env.store,
+        privacy: &env.privacy,
+        clock: &env.clock,
+    })
+    .await;
+    let account = {
+        let phone = anjia_privacy::pi::Phone::parse(crate::canary::PHONE).expect("canary");
+        let idx = env.privacy.keys().blind_index().phone(&phone);
+        env.store
+            .account_by_phone_index(&idx)
+            .await
+            .expect("account lookup")
+            .expect("the canary number has an account")
+    };
+    assert!(account.password_hash.is_some() && account.phone_ciphertext.is_some());
     // Something was stored for the canary subjects: sealed search history and analytics events.
     let history = env
         .store
@@ -229,7 +391,19 @@ async fn raw_databases_hold_no_canary_plaintext(backend: Backend) {
                 }
                 let ctl = sqlite_table_hits(store, &control).await;
                 assert!(!ctl.is_empty(), "{db}: the table scan finds the subject id");
+                for (table, n, rows) in sqlite_code_hits(store, &codes).await {
+                    findings.push(format!(
+                        "{name}: {db} table {table}: {rows} row(s) contain SMS code #{n}"
+                    ));
+                }
             }
+            // The control for the code scan: the development outbox (the simulated phone) holds
+            // the texts with the codes, by design — the scan must see them there.
+            assert_eq!(
+                sqlite_code_hits_in(&env.store, &codes, "sms_outbox").await,
+                codes.len(),
+                "the code scan finds every code in the outbox"
+            );
         }
         Backend::Postgres => {
             let vault = Store::connect(&env.vault_url)
@@ -246,7 +420,26 @@ async fn raw_databases_hold_no_canary_plaintext(backend: Backend) {
                 }
                 let (_, ctl) = pg_table_hits(store, &control).await;
                 assert!(!ctl.is_empty(), "{db}: the table scan finds the subject id");
+                let (_, hits) = pg_code_hits(store, &codes).await;
+                for (table, n, rows) in hits {
+                    if table == "public.sms_outbox" {
+                        continue;
+                    }
+                    findings.push(format!(
+                        "{name}: {db} database, table {table}: {rows} row(s) contain SMS code #{n}"
+                    ));
+                }
             }
+            let (_, hits) = pg_code_hits(&env.store, &codes).await;
+            let in_outbox = hits
+                .iter()
+                .filter(|(t, _, _)| t == "public.sms_outbox")
+                .count();
+            assert_eq!(
+                in_outbox,
+                codes.len(),
+                "the code scan finds every code in the outbox"
+            );
             drop(vault);
         }
     }
