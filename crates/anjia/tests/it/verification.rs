@@ -365,6 +365,52 @@ async fn verification_flow(backend: Backend) {
     assert_eq!(r.status().as_u16(), 200);
     let html = r.text().await.unwrap();
     assert!(html.contains("已认证") && !html.contains(&number[6..14]));
+    // The page form: a refused number gets the parser's message in Chinese, never the number.
+    h.step_up(&b).await;
+    let csrf = h.csrf(&b, "/account/verification").await;
+    let r = h
+        .form(
+            &b,
+            "/account/verification",
+            &csrf,
+            &[
+                ("document_type", "resident_identity_card"),
+                ("name", "李四"),
+                ("number", &bad_check),
+            ],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 400);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("校验位"), "{html}");
+    assert!(!html.contains(&bad_check[2..12]) && !html.contains("李四"));
+    let r = h
+        .form(
+            &b,
+            "/account/verification",
+            &csrf,
+            &[
+                ("document_type", "resident_identity_card"),
+                ("name", "李四"),
+                ("number", &other),
+            ],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "/account/verification?done=verified"
+    );
+    // Without the CSRF token the form is refused.
+    let r = h
+        .form(
+            &b,
+            "/account/verification",
+            "wrong",
+            &[("document_type", "passport")],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 403);
 }
 
 /// Signs a user in at `at`, verifies it with a resident ID born on `birth` (`YYYYMMDD`).
@@ -652,6 +698,58 @@ async fn guardian_consent_and_children(backend: Backend) {
     };
     assert!(hits.iter().any(|(_, i, _)| *i == 2), "{hits:?}");
     assert!(hits.iter().all(|(_, i, _)| *i == 2), "{hits:?}");
+
+    // The page: status shown, nothing of the guardian but the relationship; a second guardian
+    // consent through the page forms (code to the guardian's phone, then the confirmation).
+    let r = crate::harness::no_redirect()
+        .get(h.url("/account/guardian"))
+        .header("cookie", &c.cookie)
+        .send()
+        .await
+        .unwrap();
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("未满十四周岁") && html.contains("已记录监护人（父亲）"),
+        "{html}"
+    );
+    assert!(!html.contains("王大明") && !html.contains(guardian_phone));
+    let csrf = h.csrf(&c, "/account/guardian").await;
+    h.clock.advance(time::Duration::seconds(61));
+    let mother = "13600000098";
+    let r = h
+        .form(
+            &c,
+            "/account/guardian/code",
+            &csrf,
+            &[("guardian_phone", mother)],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 303);
+    let pending = crate::harness::set_cookie(&r, "anjia_guardian").expect("guardian cookie");
+    let code = h.last_code(mother).await;
+    let r = crate::harness::no_redirect()
+        .post(h.url("/account/guardian"))
+        .header("cookie", format!("{}; {pending}", c.cookie))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("guardian_name", "李芳"),
+            ("relationship", "mother"),
+            ("code", code.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let (_, g) = h
+        .api(
+            Method::GET,
+            "/api/v1/me/guardian",
+            Some(&c.bearer),
+            &c.ip,
+            None,
+        )
+        .await;
+    assert_eq!(g["relationship"], "mother");
 }
 
 crate::both_harness!(
