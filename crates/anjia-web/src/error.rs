@@ -177,6 +177,13 @@ impl AppError {
                 "policy-version-mismatch",
                 "Not the current policy version",
             ),
+            // A provision the subject's consent does not cover (e.g. the policy withdrawn): the
+            // registry's refusal names recipient and purpose ids only.
+            AppError::Privacy(crate::privacy::PrivacyError::Refused(_)) => (
+                StatusCode::FORBIDDEN,
+                "consent-required",
+                "Consent required",
+            ),
             AppError::OAuth(e) => {
                 use crate::accounts::oauth::OAuthError as E;
                 match e {
@@ -289,6 +296,16 @@ impl AppError {
                 AppError::PermissionRequired(p) => Some(p.purpose.id().into_owned()),
                 AppError::ConsentRequired(_) => Some("core".to_string()),
                 AppError::SeparateConsentRequired { purpose } => Some(purpose.clone()),
+                AppError::Privacy(crate::privacy::PrivacyError::Refused(r)) => {
+                    use anjia_privacy::third_party::RefusalReason as R;
+                    match &r.reason {
+                        R::MissingConsent(p) | R::MissingSeparateConsent(p) => {
+                            Some(p.id().into_owned())
+                        }
+                        R::NoPolicyAcceptance => Some("core".to_string()),
+                        _ => None,
+                    }
+                }
                 _ => None,
             },
             alternative: match self {
@@ -453,5 +470,23 @@ fn add_problem_headers(res: &mut Response, p: &Problem) {
             header::WWW_AUTHENTICATE,
             header::HeaderValue::from_static("Bearer realm=\"anjia\""),
         );
+    }
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    use super::*;
+    use anjia_privacy::third_party::{ProvisionRefused, RefusalReason};
+
+    #[test]
+    fn a_refused_provision_is_a_consent_problem_naming_the_purpose() {
+        let e = AppError::Privacy(crate::privacy::PrivacyError::Refused(ProvisionRefused {
+            recipient: "login_wechat".into(),
+            reason: RefusalReason::NoPolicyAcceptance,
+        }));
+        let p = e.problem();
+        assert_eq!(p.status, 403);
+        assert!(p.type_.ends_with("/consent-required"));
+        assert_eq!(p.purpose.as_deref(), Some("core"));
     }
 }
