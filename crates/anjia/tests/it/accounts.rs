@@ -1505,3 +1505,73 @@ accounts_tests!(
     the_account_is_the_privacy_subject,
     pages_sign_in_with_csrf,
 );
+
+/// `anjia sms outbox --phone N` prints the development gateway's messages for a number, newest
+/// first, found by the number's blind index (the number is typed in any common form).
+#[test]
+fn the_sms_outbox_command_prints_a_numbers_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/anjia.db", dir.path().display());
+    let keys = dir.path().join("keys.toml");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_anjia"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("ANJIA_DATABASE_URL", &db)
+            .env("ANJIA_KEYS_FILE", &keys)
+            .env("ANJIA_IMPORT_BUNDLED", "false")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["migrate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let phone = random_phone();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = anjia_store::Store::connect(&db).await.unwrap();
+        let ring = anjia_privacy::crypto::KeyRing::load_file(&keys).unwrap();
+        let idx = ring
+            .blind_index()
+            .phone(&anjia_privacy::pi::Phone::parse(&phone).unwrap());
+        let t = time::OffsetDateTime::now_utc();
+        store
+            .insert_sms_outbox(
+                &idx,
+                "【安家】您的登录/注册验证码是204817，5分钟内有效。",
+                t,
+            )
+            .await
+            .unwrap();
+        store
+            .insert_sms_outbox(
+                &idx,
+                "【安家】您的身份验证码是731950，5分钟内有效。",
+                t + Duration::seconds(70),
+            )
+            .await
+            .unwrap();
+    });
+    let spaced = format!("+86 {} {} {}", &phone[..3], &phone[3..7], &phone[7..]);
+    let out = run(&["sms", "outbox", "--phone", &spaced]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first = text.find("731950").expect("the newer message");
+    let second = text.find("204817").expect("the older message");
+    assert!(first < second, "newest first: {text}");
+    let out = run(&["sms", "outbox", "--phone", &random_phone(), "--limit", "1"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no messages"));
+    let out = run(&["sms", "outbox", "--phone", "1772583914"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--phone") && !err.contains("1772583914"),
+        "{err}"
+    );
+}
