@@ -1491,7 +1491,243 @@ async fn openapi_documents_the_account_endpoints(env: Env) {
     // And the server really refuses them (checked in sign_up_and_sign_in_by_code).
 }
 
+/// Signs a number up with the pages; returns the `Cookie` header value of the session.
+async fn page_sign_up(env: &Env, phone: &str) -> String {
+    let post = reqwest::Method::POST;
+    let r = env
+        .page(
+            post.clone(),
+            "/account/sign-in/code",
+            "",
+            Some(&format!("phone={phone}")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let pending = format!("anjia_pending={}", r.set_cookie("anjia_pending").unwrap());
+    let code = env.latest_code(phone).await;
+    let r = env
+        .page(
+            post,
+            "/account/sign-in",
+            &pending,
+            Some(&format!("code={code}&accept_policy=yes")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    format!("anjia_session={}", r.set_cookie("anjia_session").unwrap())
+}
+
+async fn multipart_page(
+    env: &Env,
+    path: &str,
+    cookie: &str,
+    form: reqwest::multipart::Form,
+) -> Resp {
+    let resp = env
+        .http
+        .post(format!("{}{path}", env.srv.base))
+        .header("cookie", cookie)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    Resp {
+        status,
+        headers,
+        body: resp.text().await.unwrap_or_default(),
+    }
+}
+
+async fn pages_recover_phone_and_avatar(env: Env) {
+    let get = reqwest::Method::GET;
+    let post = reqwest::Method::POST;
+    let phone = random_phone();
+    let cookie = page_sign_up(&env, &phone).await;
+    let csrf = csrf_in(
+        &env.page(get.clone(), "/account", &cookie, None, &[])
+            .await
+            .body,
+    );
+
+    // Avatar: multipart with the CSRF field; without it, refused.
+    let form = |with_csrf: bool| {
+        let mut f = reqwest::multipart::Form::new();
+        if with_csrf {
+            f = f.text("csrf", csrf.clone());
+        }
+        f.part(
+            "avatar",
+            reqwest::multipart::Part::bytes(png(64, 64)).file_name("a.png"),
+        )
+    };
+    let r = multipart_page(&env, "/account/avatar", &cookie, form(false)).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(avatar_files(&env).is_empty());
+    let r = multipart_page(&env, "/account/avatar", &cookie, form(true)).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(avatar_files(&env).len(), 1);
+    let r = env
+        .page(get.clone(), "/account/avatar/image", &cookie, None, &[])
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").unwrap().starts_with("image/"));
+    let bad = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part(
+            "avatar",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4".to_vec()).file_name("x.pdf"),
+        );
+    let r = multipart_page(&env, "/account/avatar", &cookie, bad).await;
+    assert_eq!(r.status, 415, "{}", r.body);
+    assert!(r.body.contains("JPEG"));
+    let r = env
+        .page(
+            post.clone(),
+            "/account/avatar/reset",
+            &cookie,
+            Some(&format!("csrf={csrf}")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(avatar_files(&env).is_empty(), "reset deletes the file");
+    assert_eq!(
+        env.page(get.clone(), "/account/avatar/image", &cookie, None, &[])
+            .await
+            .status,
+        404
+    );
+
+    // Phone change: step-up, the new number (sealed in the pending cookie), its code.
+    env.advance(61);
+    let r = env
+        .page(
+            post.clone(),
+            "/account/step-up/code",
+            &cookie,
+            Some(&format!("next=phone&csrf={csrf}")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some("/account/phone?done=sent")
+    );
+    let code = env.latest_code(&phone).await;
+    let r = env
+        .page(
+            post.clone(),
+            "/account/step-up",
+            &cookie,
+            Some(&format!("next=phone&code={code}&csrf={csrf}")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let new = random_phone();
+    let r = env
+        .page(
+            post.clone(),
+            "/account/phone/code",
+            &cookie,
+            Some(&format!("phone={new}&csrf={csrf}")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let both = format!(
+        "{cookie}; anjia_pending={}",
+        r.set_cookie("anjia_pending").unwrap()
+    );
+    let page = env
+        .page(get.clone(), "/account/phone", &both, None, &[])
+        .await;
+    assert!(
+        page.body
+            .contains(&format!("{}****{}", &new[..3], &new[7..]))
+    );
+    assert!(!page.body.contains(&new[3..]));
+    let code = env.latest_code(&new).await;
+    let r = env
+        .page(
+            post.clone(),
+            "/account/phone",
+            &both,
+            Some(&format!("code={code}&csrf={csrf}")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.header("location").as_deref(), Some("/account?done=phone"));
+    assert!(env.account_id(&phone).await.is_none() && env.account_id(&new).await.is_some());
+
+    // Recovery with the pages: a code to the (new) number, a new password, every session out.
+    env.advance(61);
+    let r = env
+        .page(
+            post.clone(),
+            "/account/recover/code",
+            "",
+            Some(&format!("phone={new}")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let pending = format!("anjia_pending={}", r.set_cookie("anjia_pending").unwrap());
+    let code = env.latest_code(&new).await;
+    let r = env
+        .page(
+            post.clone(),
+            "/account/recover",
+            &pending,
+            Some(&format!(
+                "code={code}&new_password=a+long+new+one&confirm=a+different+one"
+            )),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 400, "mismatched confirmation");
+    let r = env
+        .page(
+            post.clone(),
+            "/account/recover",
+            &pending,
+            Some(&format!(
+                "code={code}&new_password=a+long+new+one&confirm=a+long+new+one"
+            )),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r.set_cookie("anjia_session").is_some_and(|s| !s.is_empty()));
+    assert_eq!(
+        env.page(get, "/account", &cookie, None, &[]).await.status,
+        303,
+        "the old browser session was revoked"
+    );
+    // A number without an account gets the same page and no SMS.
+    env.advance(61);
+    let unknown = random_phone();
+    let r = env
+        .page(
+            post,
+            "/account/recover/code",
+            "",
+            Some(&format!("phone={unknown}")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(env.srv.outbox(&unknown).await.is_empty());
+}
+
 accounts_tests!(
+    pages_recover_phone_and_avatar,
     openapi_documents_the_account_endpoints,
     sign_up_and_sign_in_by_code,
     wrong_code_six_times,
