@@ -1458,6 +1458,51 @@ impl Privacy {
             .open_string(&FieldContext::new(table, column, subject.as_str()), sealed)?)
     }
 
+    /// Seals one field of the subject's own data with their current data key for
+    /// `(table, column)` (the AAD names table, column and subject, so a ciphertext cannot be
+    /// moved to another row or column).
+    ///
+    /// # Errors
+    /// [`PrivacyError::Shredded`], [`PrivacyError::UnknownSubject`], vault and crypto errors.
+    pub async fn seal_field(
+        &self,
+        subject: &SubjectId,
+        (table, column): (&str, &str),
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, PrivacyError> {
+        let (key, v) = self.data_key(subject).await?;
+        Ok(key.cipher(v).seal(
+            &FieldContext::new(table, column, subject.as_str()),
+            plaintext,
+        )?)
+    }
+
+    /// Opens one sealed field of the subject for the subject's own use (their profile, their
+    /// session list) — with the data-key version the ciphertext names, so fields sealed before a
+    /// key version change stay readable. Not audited: staff reads go through
+    /// [`Privacy::unmask_sealed`].
+    ///
+    /// # Errors
+    /// [`PrivacyError::Shredded`] once the key is destroyed; crypto errors for altered bytes or
+    /// a wrong `(table, column)`.
+    pub async fn open_field(
+        &self,
+        subject: &SubjectId,
+        (table, column): (&str, &str),
+        sealed: &[u8],
+    ) -> Result<Zeroizing<String>, PrivacyError> {
+        let wrapped = self.wrapped_keys(subject, KeyKind::Data).await?;
+        let v = sealed_dek_version(sealed)?;
+        let row = wrapped
+            .iter()
+            .find(|w| w.dek_version == v)
+            .ok_or(CryptoError::UnknownKeyVersion(v))?;
+        let key = self.unwrap_row(row, KeyKind::Data)?;
+        Ok(key
+            .cipher(v)
+            .open_string(&FieldContext::new(table, column, subject.as_str()), sealed)?)
+    }
+
     /// Requests a bulk export (the requester's role must hold `RequestBulkExport`); returns the
     /// request id. Nothing is exported before a second person approves.
     ///

@@ -36,7 +36,7 @@ pub mod verification;
 use crate::privacy::{Privacy, PrivacyError, SubjectId, SubjectKind};
 use anjia_privacy::audit::{Actor, AuditEvent, AuditKind};
 use anjia_privacy::consent::Surface;
-use anjia_privacy::crypto::{BlindIndex, FieldContext};
+use anjia_privacy::crypto::BlindIndex;
 use anjia_privacy::pi::{Phone, PhoneError};
 use anjia_store::accounts::{AccountRow, SessionRow, SmsCodeRow};
 use anjia_store::{Store, StoreError};
@@ -412,11 +412,14 @@ impl Accounts {
         ip: Option<IpAddr>,
     ) -> Result<CodeSent, AccountError> {
         let account = self.active_account_by_phone(phone).await?;
-        let deliver = account.is_some();
+        // Delivered (and recorded as a provision) only to an account that has accepted the
+        // policy; otherwise stored and counted like any other send, so the answer and the limits
+        // look the same.
         let recipient = match account {
             Some(a) if self.has_accepted(&a).await? => Some(a),
             _ => None,
         };
+        let deliver = recipient.is_some();
         self.send_code(phone, SmsPurpose::Recover, ip, recipient.as_ref(), deliver)
             .await
     }
@@ -545,11 +548,18 @@ impl Accounts {
     /// Records one SMS as a provision to `sms_gateway` (authorised by the registry against the
     /// account's consent; a refusal is audited by the privacy service and returned).
     async fn record_sms_provision(&self, account: &SubjectId) -> Result<(), AccountError> {
-        self.inner
+        match self
+            .inner
             .privacy
             .provide(account, "sms_gateway", &SMS_FIELDS)
-            .await?;
-        Ok(())
+            .await
+        {
+            Ok(_) => Ok(()),
+            // The account withdrew its acceptance of the policy: nothing is sent until it
+            // accepts again (signing in by SMS with accept_policy does).
+            Err(PrivacyError::Refused(_)) => Err(AccountError::PolicyNotAccepted),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Checks `code` against the latest code of `purpose` for the number: counts the try, and
@@ -790,6 +800,41 @@ impl Accounts {
         Ok(s)
     }
 
+    /// Opens a session for `account` after another way of signing in proved who it is (for
+    /// example a linked third-party login): the session row and a `sign_in` audit entry naming
+    /// `method` (a short id such as `oauth:login_wechat`; never PI).
+    ///
+    /// # Errors
+    /// [`AccountError::Unauthenticated`] when the account is not active; storage and privacy
+    /// errors.
+    pub async fn start_session(
+        &self,
+        account: &SubjectId,
+        client: &ClientContext,
+        method: &str,
+    ) -> Result<NewSession, AccountError> {
+        let active = self
+            .store()
+            .account(account.as_str())
+            .await?
+            .is_some_and(|a| a.status == "active");
+        if !active {
+            return Err(AccountError::Unauthenticated);
+        }
+        let s = self.open_session(account, client, false).await?;
+        self.audit_sign_in(account, method, client.kind, false)
+            .await?;
+        Ok(s)
+    }
+
+    /// The account of a number, if an active one exists.
+    ///
+    /// # Errors
+    /// Storage errors.
+    pub async fn account_of_phone(&self, phone: &Phone) -> Result<Option<SubjectId>, AccountError> {
+        self.active_account_by_phone(phone).await
+    }
+
     async fn audit_sign_in(
         &self,
         account: &SubjectId,
@@ -857,36 +902,11 @@ impl Accounts {
 
     // ---- sessions ----------------------------------------------------------------------------
 
-    /// Signs in an active account recognised by a linked login (the caller has checked the
-    /// provider's answer, `accounts::oauth::complete`): a new session, audited as a sign-in with
-    /// method `oauth`.
-    ///
-    /// # Errors
-    /// [`AccountError::Unauthenticated`] for an unknown or cancelled account; storage errors.
-    pub async fn sign_in_linked(
-        &self,
-        account: &SubjectId,
-        client: &ClientContext,
-    ) -> Result<NewSession, AccountError> {
-        let active = self
-            .store()
-            .account(account.as_str())
-            .await?
-            .is_some_and(|a| a.status == "active");
-        if !active {
-            return Err(AccountError::Unauthenticated);
-        }
-        let s = self.open_session(account, client, false).await?;
-        self.audit_sign_in(account, "oauth", client.kind, false)
-            .await?;
-        Ok(s)
-    }
-
     async fn open_session(
         &self,
         account: &SubjectId,
         client: &ClientContext,
-        _created: bool,
+        created: bool,
     ) -> Result<NewSession, AccountError> {
         let token = SessionToken::generate().map_err(AccountError::Internal)?;
         let now = self.now();
@@ -917,7 +937,7 @@ impl Accounts {
         Ok(NewSession {
             token,
             account: account.clone(),
-            created: _created,
+            created,
             expires_at,
         })
     }
@@ -1213,15 +1233,11 @@ impl Accounts {
         column: &str,
         plain: &str,
     ) -> Result<Vec<u8>, AccountError> {
-        let (key, v) = self.inner.privacy.data_key(subject).await?;
-        let sealed = key
-            .cipher(v)
-            .seal(
-                &FieldContext::new(table, column, subject.as_str()),
-                plain.as_bytes(),
-            )
-            .map_err(PrivacyError::from)?;
-        Ok(sealed)
+        Ok(self
+            .inner
+            .privacy
+            .seal_field(subject, (table, column), plain.as_bytes())
+            .await?)
     }
 
     async fn open(
@@ -1231,18 +1247,11 @@ impl Accounts {
         column: &str,
         sealed: &[u8],
     ) -> Result<Zeroizing<String>, AccountError> {
-        let v = anjia_privacy::crypto::sealed_dek_version(sealed).map_err(PrivacyError::from)?;
-        let (key, current) = self.inner.privacy.data_key(subject).await?;
-        if v != current {
-            return Err(AccountError::Privacy(PrivacyError::Corrupt(
-                "sealed field of an older key version",
-            )));
-        }
-        let plain = key
-            .cipher(v)
-            .open_string(&FieldContext::new(table, column, subject.as_str()), sealed)
-            .map_err(PrivacyError::from)?;
-        Ok(plain)
+        Ok(self
+            .inner
+            .privacy
+            .open_field(subject, (table, column), sealed)
+            .await?)
     }
 
     /// The caller's profile.

@@ -1228,7 +1228,11 @@ pub async fn callback(
         Completed::SignIn { account_id } => {
             let s = state
                 .accounts
-                .sign_in_linked(&account_id, &web_client(&headers, ip))
+                .start_session(
+                    &account_id,
+                    &web_client(&headers, ip),
+                    &format!("oauth:{provider}"),
+                )
                 .await
                 .map_err(AppError::Account)?;
             signed_in_redirect(&s, secure, "/account?done=oauth")

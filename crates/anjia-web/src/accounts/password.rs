@@ -177,9 +177,10 @@ pub struct PasswordParams {
 }
 
 impl Default for PasswordParams {
-    /// m = 19 MiB, t = 2, p = 1: the OWASP Password Storage Cheat Sheet's first Argon2id
-    /// configuration. Its time per hash on this project's machine is measured by
-    /// `crates/anjia-web/benches/accounts.rs` and recorded in `docs/PERFORMANCE.md`.
+    /// m = 19 MiB, t = 2, p = 1: one of the OWASP Password Storage Cheat Sheet's equally strong
+    /// Argon2id configurations, and the cheapest of them on this project's machine (20.5 ms per
+    /// hash at the fastest sample, against 30.5 ms for 12 MiB/t=3 and 85.8 ms for 47 MiB/t=1;
+    /// `crates/anjia-web/benches/accounts.rs`, `docs/PERFORMANCE.md`).
     fn default() -> Self {
         PasswordParams {
             m_cost: 19 * 1024,

@@ -1491,7 +1491,243 @@ async fn openapi_documents_the_account_endpoints(env: Env) {
     // And the server really refuses them (checked in sign_up_and_sign_in_by_code).
 }
 
+/// Signs a number up with the pages; returns the `Cookie` header value of the session.
+async fn page_sign_up(env: &Env, phone: &str) -> String {
+    let post = reqwest::Method::POST;
+    let r = env
+        .page(
+            post.clone(),
+            "/account/sign-in/code",
+            "",
+            Some(&format!("phone={phone}")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let pending = format!("anjia_pending={}", r.set_cookie("anjia_pending").unwrap());
+    let code = env.latest_code(phone).await;
+    let r = env
+        .page(
+            post,
+            "/account/sign-in",
+            &pending,
+            Some(&format!("code={code}&accept_policy=yes")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    format!("anjia_session={}", r.set_cookie("anjia_session").unwrap())
+}
+
+async fn multipart_page(
+    env: &Env,
+    path: &str,
+    cookie: &str,
+    form: reqwest::multipart::Form,
+) -> Resp {
+    let resp = env
+        .http
+        .post(format!("{}{path}", env.srv.base))
+        .header("cookie", cookie)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    Resp {
+        status,
+        headers,
+        body: resp.text().await.unwrap_or_default(),
+    }
+}
+
+async fn pages_recover_phone_and_avatar(env: Env) {
+    let get = reqwest::Method::GET;
+    let post = reqwest::Method::POST;
+    let phone = random_phone();
+    let cookie = page_sign_up(&env, &phone).await;
+    let csrf = csrf_in(
+        &env.page(get.clone(), "/account", &cookie, None, &[])
+            .await
+            .body,
+    );
+
+    // Avatar: multipart with the CSRF field; without it, refused.
+    let form = |with_csrf: bool| {
+        let mut f = reqwest::multipart::Form::new();
+        if with_csrf {
+            f = f.text("csrf", csrf.clone());
+        }
+        f.part(
+            "avatar",
+            reqwest::multipart::Part::bytes(png(64, 64)).file_name("a.png"),
+        )
+    };
+    let r = multipart_page(&env, "/account/avatar", &cookie, form(false)).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(avatar_files(&env).is_empty());
+    let r = multipart_page(&env, "/account/avatar", &cookie, form(true)).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(avatar_files(&env).len(), 1);
+    let r = env
+        .page(get.clone(), "/account/avatar/image", &cookie, None, &[])
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("content-type").unwrap().starts_with("image/"));
+    let bad = reqwest::multipart::Form::new()
+        .text("csrf", csrf.clone())
+        .part(
+            "avatar",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4".to_vec()).file_name("x.pdf"),
+        );
+    let r = multipart_page(&env, "/account/avatar", &cookie, bad).await;
+    assert_eq!(r.status, 415, "{}", r.body);
+    assert!(r.body.contains("JPEG"));
+    let r = env
+        .page(
+            post.clone(),
+            "/account/avatar/reset",
+            &cookie,
+            Some(&format!("csrf={csrf}")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(avatar_files(&env).is_empty(), "reset deletes the file");
+    assert_eq!(
+        env.page(get.clone(), "/account/avatar/image", &cookie, None, &[])
+            .await
+            .status,
+        404
+    );
+
+    // Phone change: step-up, the new number (sealed in the pending cookie), its code.
+    env.advance(61);
+    let r = env
+        .page(
+            post.clone(),
+            "/account/step-up/code",
+            &cookie,
+            Some(&format!("next=phone&csrf={csrf}")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some("/account/phone?done=sent")
+    );
+    let code = env.latest_code(&phone).await;
+    let r = env
+        .page(
+            post.clone(),
+            "/account/step-up",
+            &cookie,
+            Some(&format!("next=phone&code={code}&csrf={csrf}")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let new = random_phone();
+    let r = env
+        .page(
+            post.clone(),
+            "/account/phone/code",
+            &cookie,
+            Some(&format!("phone={new}&csrf={csrf}")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let both = format!(
+        "{cookie}; anjia_pending={}",
+        r.set_cookie("anjia_pending").unwrap()
+    );
+    let page = env
+        .page(get.clone(), "/account/phone", &both, None, &[])
+        .await;
+    assert!(
+        page.body
+            .contains(&format!("{}****{}", &new[..3], &new[7..]))
+    );
+    assert!(!page.body.contains(&new[3..]));
+    let code = env.latest_code(&new).await;
+    let r = env
+        .page(
+            post.clone(),
+            "/account/phone",
+            &both,
+            Some(&format!("code={code}&csrf={csrf}")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.header("location").as_deref(), Some("/account?done=phone"));
+    assert!(env.account_id(&phone).await.is_none() && env.account_id(&new).await.is_some());
+
+    // Recovery with the pages: a code to the (new) number, a new password, every session out.
+    env.advance(61);
+    let r = env
+        .page(
+            post.clone(),
+            "/account/recover/code",
+            "",
+            Some(&format!("phone={new}")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let pending = format!("anjia_pending={}", r.set_cookie("anjia_pending").unwrap());
+    let code = env.latest_code(&new).await;
+    let r = env
+        .page(
+            post.clone(),
+            "/account/recover",
+            &pending,
+            Some(&format!(
+                "code={code}&new_password=a+long+new+one&confirm=a+different+one"
+            )),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 400, "mismatched confirmation");
+    let r = env
+        .page(
+            post.clone(),
+            "/account/recover",
+            &pending,
+            Some(&format!(
+                "code={code}&new_password=a+long+new+one&confirm=a+long+new+one"
+            )),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(r.set_cookie("anjia_session").is_some_and(|s| !s.is_empty()));
+    assert_eq!(
+        env.page(get, "/account", &cookie, None, &[]).await.status,
+        303,
+        "the old browser session was revoked"
+    );
+    // A number without an account gets the same page and no SMS.
+    env.advance(61);
+    let unknown = random_phone();
+    let r = env
+        .page(
+            post,
+            "/account/recover/code",
+            "",
+            Some(&format!("phone={unknown}")),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(env.srv.outbox(&unknown).await.is_empty());
+}
+
 accounts_tests!(
+    pages_recover_phone_and_avatar,
     openapi_documents_the_account_endpoints,
     sign_up_and_sign_in_by_code,
     wrong_code_six_times,
@@ -1505,3 +1741,73 @@ accounts_tests!(
     the_account_is_the_privacy_subject,
     pages_sign_in_with_csrf,
 );
+
+/// `anjia sms outbox --phone N` prints the development gateway's messages for a number, newest
+/// first, found by the number's blind index (the number is typed in any common form).
+#[test]
+fn the_sms_outbox_command_prints_a_numbers_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}/anjia.db", dir.path().display());
+    let keys = dir.path().join("keys.toml");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_anjia"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("ANJIA_DATABASE_URL", &db)
+            .env("ANJIA_KEYS_FILE", &keys)
+            .env("ANJIA_IMPORT_BUNDLED", "false")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["migrate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let phone = random_phone();
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = anjia_store::Store::connect(&db).await.unwrap();
+        let ring = anjia_privacy::crypto::KeyRing::load_file(&keys).unwrap();
+        let idx = ring
+            .blind_index()
+            .phone(&anjia_privacy::pi::Phone::parse(&phone).unwrap());
+        let t = time::OffsetDateTime::now_utc();
+        store
+            .insert_sms_outbox(
+                &idx,
+                "【安家】您的登录/注册验证码是204817，5分钟内有效。",
+                t,
+            )
+            .await
+            .unwrap();
+        store
+            .insert_sms_outbox(
+                &idx,
+                "【安家】您的身份验证码是731950，5分钟内有效。",
+                t + Duration::seconds(70),
+            )
+            .await
+            .unwrap();
+    });
+    let spaced = format!("+86 {} {} {}", &phone[..3], &phone[3..7], &phone[7..]);
+    let out = run(&["sms", "outbox", "--phone", &spaced]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let first = text.find("731950").expect("the newer message");
+    let second = text.find("204817").expect("the older message");
+    assert!(first < second, "newest first: {text}");
+    let out = run(&["sms", "outbox", "--phone", &random_phone(), "--limit", "1"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no messages"));
+    let out = run(&["sms", "outbox", "--phone", "1772583914"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--phone") && !err.contains("1772583914"),
+        "{err}"
+    );
+}
