@@ -311,10 +311,6 @@ pub struct IdentityVerificationRow {
     pub number_masked: String,
     /// Keyed hash of the document number (64 hex); UNIQUE; only for status `verified`.
     pub document_index: Option<String>,
-    /// Real name sealed with the account's data key.
-    pub name_ciphertext: Vec<u8>,
-    /// Document number sealed with the account's data key.
-    pub number_ciphertext: Vec<u8>,
     /// Birth date (from the document) sealed with the account's data key, if the document has one.
     pub birth_date_ciphertext: Option<Vec<u8>>,
     /// Id of the verification provider that answered.
@@ -331,8 +327,6 @@ impl fmt::Debug for IdentityVerificationRow {
             .field("status", &self.status)
             .field("number_masked", &Redacted(true))
             .field("document_index", &Redacted(self.document_index.is_some()))
-            .field("name_ciphertext", &sealed(&self.name_ciphertext))
-            .field("number_ciphertext", &sealed(&self.number_ciphertext))
             .field(
                 "birth_date_ciphertext",
                 &sealed_opt(&self.birth_date_ciphertext),

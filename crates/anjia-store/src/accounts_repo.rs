@@ -804,8 +804,7 @@ pub(crate) async fn delete_oauth_link(
 // ---- real-name verification and guardian consent -------------------------------------------
 
 const VERIFICATION_COLUMNS: &str = "account_id, document_type, status, number_masked, \
-     document_index, name_ciphertext, number_ciphertext, birth_date_ciphertext, provider, \
-     verified_at";
+     document_index, birth_date_ciphertext, provider, verified_at";
 
 type VerificationTuple = (
     String,
@@ -813,8 +812,6 @@ type VerificationTuple = (
     String,
     String,
     Option<String>,
-    Vec<u8>,
-    Vec<u8>,
     Option<Vec<u8>>,
     String,
     Utc,
@@ -827,8 +824,6 @@ fn verification_row(
         status,
         number_masked,
         document_index,
-        name_ciphertext,
-        number_ciphertext,
         birth_date_ciphertext,
         provider,
         verified_at,
@@ -840,8 +835,6 @@ fn verification_row(
         status,
         number_masked,
         document_index,
-        name_ciphertext,
-        number_ciphertext,
         birth_date_ciphertext,
         provider,
         verified_at: verified_at.0,
@@ -854,12 +847,11 @@ pub(crate) async fn upsert_identity_verification(
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO identity_verifications (account_id, document_type, status, number_masked, \
-         document_index, name_ciphertext, number_ciphertext, birth_date_ciphertext, provider, \
-         verified_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         document_index, birth_date_ciphertext, provider, verified_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
          ON CONFLICT (account_id) DO UPDATE SET document_type = excluded.document_type, \
          status = excluded.status, number_masked = excluded.number_masked, \
-         document_index = excluded.document_index, name_ciphertext = excluded.name_ciphertext, \
-         number_ciphertext = excluded.number_ciphertext, \
+         document_index = excluded.document_index, \
          birth_date_ciphertext = excluded.birth_date_ciphertext, provider = excluded.provider, \
          verified_at = excluded.verified_at",
     )
@@ -868,8 +860,6 @@ pub(crate) async fn upsert_identity_verification(
     .bind(&v.status)
     .bind(&v.number_masked)
     .bind(v.document_index.as_deref())
-    .bind(&v.name_ciphertext)
-    .bind(&v.number_ciphertext)
     .bind(v.birth_date_ciphertext.as_deref())
     .bind(&v.provider)
     .bind(t(v.verified_at))

@@ -114,8 +114,6 @@ fn verification(account: &str, status: &str, document: Option<char>) -> Identity
         status: status.to_string(),
         number_masked: "1****************X".to_string(),
         document_index: document.map(h),
-        name_ciphertext: vec![10, 11],
-        number_ciphertext: vec![12, 13],
         birth_date_ciphertext: Some(vec![14]),
         provider: "sandbox".to_string(),
         verified_at: T0,

@@ -102,7 +102,8 @@ CREATE TABLE oauth_links (
     CONSTRAINT oauth_links_provider_user UNIQUE (provider, provider_user_index)
 );
 
--- Result of real-name verification (PRV-12). Only a verified document holds a document_index:
+-- Result of real-name verification (PRV-12: only the result, the masked number and a keyed hash;
+-- the birth date, sealed, is kept for the age rules of PRV-15 — never the name or the number). Only a verified document holds a document_index:
 -- one document verifies one account, and a failed attempt with someone else's number does not
 -- block its owner.
 CREATE TABLE identity_verifications (
@@ -111,8 +112,6 @@ CREATE TABLE identity_verifications (
     status                 TEXT NOT NULL CHECK (status IN ('verified', 'mismatch')),
     number_masked          TEXT NOT NULL,
     document_index         TEXT UNIQUE CHECK (length(document_index) = 64),
-    name_ciphertext        BLOB NOT NULL,
-    number_ciphertext      BLOB NOT NULL,
     birth_date_ciphertext  BLOB,
     provider               TEXT NOT NULL,
     verified_at            TEXT NOT NULL,
