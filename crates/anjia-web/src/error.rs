@@ -81,6 +81,23 @@ pub enum AppError {
     /// `guardian-consent-required`).
     #[error("{0}")]
     GuardianConsentRequired(String),
+    /// The account already holds a verified identity (409, `already-verified`): a verified
+    /// identity is not replaced or demoted by a new attempt (a changed identity goes through
+    /// customer service).
+    #[error("this account is already verified; a new attempt cannot replace it")]
+    AlreadyVerified,
+    /// Too many real-name verification attempts in 24 hours (429, `rate-limited`, `Retry-After`
+    /// in seconds): each attempt asks the verifier, which must not become a name-to-number oracle.
+    #[error("too many verification attempts; try again later")]
+    TooManyVerifications {
+        /// Seconds until the oldest counted attempt leaves the 24-hour window (≥ 1).
+        retry_after: u64,
+    },
+    /// Guardian consent is only recorded for an account verified as a minor (409,
+    /// `guardian-consent-not-needed`): anything else would collect a third person's name and
+    /// phone for nothing (PRV-02).
+    #[error("guardian consent is only needed for an account verified as under 18")]
+    GuardianConsentNotNeeded,
     /// An outside provider (verification) could not answer (503, `provider-unavailable`).
     #[error("the verification provider is unavailable; try again later")]
     ProviderUnavailable,
@@ -231,6 +248,19 @@ impl AppError {
                 "guardian-consent-required",
                 "Guardian consent required",
             ),
+            AppError::AlreadyVerified => {
+                (StatusCode::CONFLICT, "already-verified", "Already verified")
+            }
+            AppError::TooManyVerifications { .. } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many attempts",
+            ),
+            AppError::GuardianConsentNotNeeded => (
+                StatusCode::CONFLICT,
+                "guardian-consent-not-needed",
+                "Guardian consent not needed",
+            ),
             AppError::ProviderUnavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "provider-unavailable",
@@ -323,6 +353,7 @@ impl AppError {
             },
             retry_after: match self {
                 AppError::Account(AccountError::RateLimited(r)) => Some(r.retry_after),
+                AppError::TooManyVerifications { retry_after } => Some(*retry_after),
                 _ => None,
             },
         }

@@ -381,11 +381,24 @@ pub async fn guardian_code_post(
 ) -> Result<Response, PageError> {
     let f = form(&body);
     let raw = f.get("guardian_phone").map(|v| v.as_str()).unwrap_or("");
-    let refusal = match Phone::parse(raw) {
-        Err(_) => (
+    let checked = match Phone::parse(raw) {
+        Err(_) => Err((
             StatusCode::BAD_REQUEST,
             "请输入监护人的中国大陆手机号（11 位，以 1 开头）。".to_string(),
-        ),
+        )),
+        Ok(phone) => match check_guardian_request(&state, &who, &phone).await {
+            Ok(()) => Ok(phone),
+            Err(e) => match guardian_refusal_zh(&e) {
+                Some(msg) => Err((
+                    StatusCode::from_u16(e.problem().status).unwrap_or(StatusCode::BAD_REQUEST),
+                    msg,
+                )),
+                None => return Err(PageError(e)),
+            },
+        },
+    };
+    let refusal = match checked {
+        Err(r) => r,
         Ok(phone) => match state
             .accounts
             .send_code_for(&who, &phone, SmsPurpose::Guardian, ip)
@@ -424,6 +437,54 @@ pub async fn guardian_code_post(
     page(&p, refusal.0)
 }
 
+/// Refuses a guardian request that cannot be a guardian's (before a code is sent and again
+/// before the consent is recorded): an account not verified as under 18 has nothing to consent
+/// to, so a third person's name and phone would be collected for nothing (PRV-02); and a
+/// minor cannot be their own guardian — the guardian's number must not be the account's own.
+///
+/// # Errors
+/// [`AppError::GuardianConsentNotNeeded`]; [`AppError::BadBody`] naming `guardian_phone`;
+/// storage, key and crypto errors.
+async fn check_guardian_request(
+    state: &AppState,
+    who: &SignedIn,
+    phone: &Phone,
+) -> Result<(), AppError> {
+    if !matches!(
+        age_class_of(state, who.account()).await?,
+        Some(AgeClass::Minor | AgeClass::Child)
+    ) {
+        return Err(AppError::GuardianConsentNotNeeded);
+    }
+    let own = state
+        .privacy
+        .store()
+        .account(who.account().as_str())
+        .await?
+        .and_then(|a| a.phone_index);
+    if own.as_deref() == Some(state.accounts.phone_index(phone).as_str()) {
+        return Err(AppError::BadBody(OWN_PHONE.into()));
+    }
+    Ok(())
+}
+
+/// The [`AppError::BadBody`] text for a guardian number equal to the account's own.
+const OWN_PHONE: &str =
+    "field `guardian_phone`: must be the guardian's own number, not this account's";
+
+/// The page text for a refusal of [`check_guardian_request`], if it is one.
+fn guardian_refusal_zh(e: &AppError) -> Option<String> {
+    match e {
+        AppError::GuardianConsentNotNeeded => {
+            Some("只有经实名认证未满十八周岁的账号需要监护人同意。".into())
+        }
+        AppError::BadBody(m) if m == OWN_PHONE => {
+            Some("请填写监护人本人的手机号，不能是本账号的手机号。".into())
+        }
+        _ => None,
+    }
+}
+
 /// Checks the guardian's form and records the consent (shared by page and API).
 async fn confirm_guardian(
     state: &AppState,
@@ -438,6 +499,7 @@ async fn confirm_guardian(
     let relationship = parse_relationship(relationship).ok_or_else(|| {
         AppError::BadBody("field `relationship`: one of father, mother, other_guardian".into())
     })?;
+    check_guardian_request(state, who, phone).await?;
     state
         .accounts
         .verify_code(phone, SmsPurpose::Guardian, code)
@@ -487,6 +549,7 @@ pub async fn guardian_post(
                 return Err(PageError(e));
             }
             let msg = match &e {
+                e if guardian_refusal_zh(e).is_some() => guardian_refusal_zh(e).unwrap_or_default(),
                 AppError::Account(a) => message_zh(a),
                 AppError::BadBody(m) if m == "guardian phone" => {
                     "请先填写监护人手机号并获取验证码（10 分钟内有效）。".into()
@@ -565,6 +628,7 @@ pub async fn api_code(
 ) -> Result<StatusCode, AppError> {
     let phone = Phone::parse(&req.guardian_phone)
         .map_err(|e| AppError::Account(crate::accounts::AccountError::InvalidPhone(e)))?;
+    check_guardian_request(&state, &who, &phone).await?;
     state
         .accounts
         .send_code_for(&who, &phone, SmsPurpose::Guardian, ip)

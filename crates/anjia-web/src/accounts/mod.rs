@@ -1305,6 +1305,22 @@ impl Accounts {
         if row.phone_index.as_deref() == Some(self.phone_index(new_phone).as_str()) {
             return Err(AccountError::PhoneUnchanged);
         }
+        if self
+            .store()
+            .account_by_phone_index(&self.phone_index(new_phone))
+            .await?
+            .is_some()
+        {
+            // The number belongs to another account: nothing is sent and nothing is counted
+            // against that number's send limits (codes sent to someone else's phone would spend
+            // its owner's daily allowance and lock them out of signing in). The answer is the
+            // same as for a free number, so it does not tell whether the number has an account;
+            // `change_phone` then refuses every code, as none was issued.
+            return Ok(CodeSent {
+                expires_in: sms::CODE_TTL.whole_seconds() as u64,
+                resend_after: 60,
+            });
+        }
         self.send_code(
             new_phone,
             SmsPurpose::ChangePhone,

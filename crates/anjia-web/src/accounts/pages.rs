@@ -563,12 +563,17 @@ fn recover_page(phone: Option<&Phone>) -> RecoverPage {
     }
 }
 
-/// `GET /account/recover`.
+/// `GET /account/recover`; a signed-in user is sent to `/account/password` (changing the
+/// password there needs a fresh code too, and the recovery forms carry no CSRF token).
 pub async fn recover_page_get(
     State(state): State<AppState>,
+    current: CurrentAccount,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, PageError> {
+    if current.0.is_some() {
+        return Ok(see_other("/account/password"));
+    }
     let restart = uri
         .query()
         .is_some_and(|q| q.split('&').any(|p| p == "restart"));

@@ -256,6 +256,15 @@ pub async fn verify(
     }
     let privacy = &state.privacy;
     let now = privacy.now();
+    let store = privacy.store();
+    if store
+        .identity_verification(account.as_str())
+        .await?
+        .is_some_and(|v| v.status == VerificationOutcome::Consistent.status())
+    {
+        return Err(AppError::AlreadyVerified);
+    }
+    attempts_left(state, account, now).await?;
     let kind = DocumentType::parse_id(input.document_type.trim()).ok_or_else(|| {
         AppError::BadBody(
             "field `document_type`: expected one of resident_identity_card, hk_macao_taiwan_residence_permit, foreign_permanent_residence_card, foreign_permanent_residence_card_legacy, hk_macao_travel_permit, taiwan_travel_permit, passport".into(),
@@ -274,7 +283,6 @@ pub async fn verify(
         .map_err(|_| AppError::InvalidIdDocument { reason: "length" })?;
     let keys = privacy.keys();
     let document_index = keys.blind_index().id_number(&number);
-    let store = privacy.store();
     if let Some(other) = store
         .verification_by_document_index(&document_index)
         .await?
@@ -335,6 +343,45 @@ pub async fn verify(
         crate::accounts::minors::after_verification(state, account).await?;
     }
     Ok(VerificationView::of(&row))
+}
+
+/// At most this many verification attempts (provisions to [`RECIPIENT`]) per account in any
+/// 24 hours: each attempt asks the verifier, so without a limit an account could test names
+/// against numbers (an oracle) at the platform's cost.
+pub const MAX_ATTEMPTS_PER_DAY: usize = 5;
+
+/// Refuses a new attempt once [`MAX_ATTEMPTS_PER_DAY`] provisions to [`RECIPIENT`] were recorded
+/// for `account` in the 24 hours before `now` (counted from `third_party_provisions`, which
+/// records every attempt).
+///
+/// # Errors
+/// [`AppError::TooManyVerifications`] with the seconds until the oldest counted attempt leaves
+/// the window; storage errors.
+async fn attempts_left(
+    state: &AppState,
+    account: &SubjectId,
+    now: time::OffsetDateTime,
+) -> Result<(), AppError> {
+    let privacy = &state.privacy;
+    let pseudonym = privacy.pseudonym(account).await?;
+    let since = now - time::Duration::DAY;
+    let mut recent: Vec<time::OffsetDateTime> = privacy
+        .store()
+        .provisions_by_pseudonym(pseudonym.as_str())
+        .await?
+        .into_iter()
+        .filter(|p| p.recipient == RECIPIENT && p.provided_at > since)
+        .map(|p| p.provided_at)
+        .collect();
+    if recent.len() < MAX_ATTEMPTS_PER_DAY {
+        return Ok(());
+    }
+    recent.sort();
+    let oldest = recent[recent.len() - MAX_ATTEMPTS_PER_DAY];
+    let wait = (oldest + time::Duration::DAY - now).whole_seconds().max(1);
+    Err(AppError::TooManyVerifications {
+        retry_after: u64::try_from(wait).unwrap_or(1),
+    })
 }
 
 /// The verified birth date of `account`, opened with its data key; `None` without a verified
@@ -569,6 +616,12 @@ fn refusal_zh(e: &AppError, kind: Option<DocumentType>, raw: &str, state: &AppSt
             .map(|e| e.message_zh())
             .unwrap_or_else(|| "证件号码无效。".into()),
         AppError::DocumentAlreadyVerified => "该证件已用于认证其他账号。".into(),
+        AppError::AlreadyVerified => {
+            "您的账号已完成实名认证，不能再次认证或更换身份；如需更正请联系客服。".into()
+        }
+        AppError::TooManyVerifications { .. } => {
+            "实名认证尝试次数过多（24 小时内最多 5 次），请稍后再试。".into()
+        }
         AppError::SeparateConsentRequired { .. } => "请先勾选并提交上面的两项单独同意。".into(),
         AppError::Account(a) => message_zh(a),
         AppError::BadBody(_) => "请选择证件类型并填写姓名（1–64 个字）。".into(),

@@ -325,6 +325,40 @@ async fn verification_flow(backend: Backend) {
     assert_eq!(v["status"], "mismatch");
     let (s, v) = verify(&h, &b, "resident_identity_card", "李四", &other).await;
     assert_eq!((s, v["status"].as_str()), (200, Some("verified")), "{v}");
+    // A verified identity is neither demoted by a failed attempt nor swapped for another one
+    // (newcomer findings: a mismatch used to overwrite it and free the document).
+    let (s, p) = verify(&h, &b, "resident_identity_card", "测试不符", &other).await;
+    assert_eq!((s, problem_type(&p)), (409, "already-verified"), "{p}");
+    let third = resident_id("19770707", "789");
+    let (s, p) = verify(&h, &b, "resident_identity_card", "赵六", &third).await;
+    assert_eq!((s, problem_type(&p)), (409, "already-verified"), "{p}");
+    let (_, g) = h
+        .api(
+            Method::GET,
+            "/api/v1/me/verification",
+            Some(&b.bearer),
+            &b.ip,
+            None,
+        )
+        .await;
+    assert_eq!(g["verification"]["status"], "verified", "{g}");
+    // At most 5 attempts a day reach the verifier (no name-to-number oracle).
+    let c = h.sign_in("13800000013", "10.1.0.3").await;
+    h.ready_for_verification(&c).await;
+    for i in 0..5 {
+        let (s, v) = verify(&h, &c, "resident_identity_card", "测试不符", &third).await;
+        assert_eq!(
+            (s, v["status"].as_str()),
+            (200, Some("mismatch")),
+            "attempt {i}: {v}"
+        );
+    }
+    let (s, p) = verify(&h, &c, "resident_identity_card", "赵六", &third).await;
+    assert_eq!((s, problem_type(&p)), (429, "rate-limited"), "{p}");
+    h.clock.advance(time::Duration::hours(25));
+    h.step_up(&c).await;
+    let (s, v) = verify(&h, &c, "resident_identity_card", "赵六", &third).await;
+    assert_eq!((s, v["status"].as_str()), (200, Some("verified")), "{v}");
 
     // Neither names nor numbers are stored in plaintext.
     let needles: Vec<crate::canary::Needle> = [
@@ -365,12 +399,25 @@ async fn verification_flow(backend: Backend) {
     assert_eq!(r.status().as_u16(), 200);
     let html = r.text().await.unwrap();
     assert!(html.contains("已认证") && !html.contains(&number[6..14]));
-    // The page form: a refused number gets the parser's message in Chinese, never the number.
-    h.step_up(&b).await;
-    let csrf = h.csrf(&b, "/account/verification").await;
+    // The page form (an account not yet verified): a refused number gets the parser's message
+    // in Chinese, never the number.
+    let d = h.sign_in("13800000014", "10.1.0.4").await;
+    // (A signed-in user asking for recovery is sent to the password page, whose forms carry the
+    // CSRF token — newcomer finding: the recovery forms failed with a CSRF refusal.)
+    let r = crate::harness::no_redirect()
+        .get(h.url("/account/recover"))
+        .header("cookie", &d.cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    assert_eq!(r.headers()["location"], "/account/password");
+    h.ready_for_verification(&d).await;
+    let fourth = resident_id("19660606", "135");
+    let csrf = h.csrf(&d, "/account/verification").await;
     let r = h
         .form(
-            &b,
+            &d,
             "/account/verification",
             &csrf,
             &[
@@ -386,13 +433,13 @@ async fn verification_flow(backend: Backend) {
     assert!(!html.contains(&bad_check[2..12]) && !html.contains("李四"));
     let r = h
         .form(
-            &b,
+            &d,
             "/account/verification",
             &csrf,
             &[
                 ("document_type", "resident_identity_card"),
                 ("name", "李四"),
-                ("number", &other),
+                ("number", &fourth),
             ],
         )
         .await;
@@ -404,7 +451,7 @@ async fn verification_flow(backend: Backend) {
     // Without the CSRF token the form is refused.
     let r = h
         .form(
-            &b,
+            &d,
             "/account/verification",
             "wrong",
             &[("document_type", "passport")],
@@ -601,6 +648,34 @@ async fn guardian_consent_and_children(backend: Backend) {
         "{p}"
     );
     assert_eq!(guarded(&h, &c).await.0, 403);
+
+    // A minor cannot name their own number as the guardian's …
+    let (s, p) = h
+        .api(
+            Method::POST,
+            "/api/v1/me/guardian/code",
+            Some(&c.bearer),
+            &c.ip,
+            Some(json!({"guardian_phone": c.phone})),
+        )
+        .await;
+    assert_eq!((s, problem_type(&p)), (400, "invalid-body"), "{p}");
+    // … and an account not verified as a minor records no guardian at all (PRV-02).
+    let unverified = h.sign_in("13900000012", "10.3.0.2").await;
+    let (s, p) = h
+        .api(
+            Method::POST,
+            "/api/v1/me/guardian/code",
+            Some(&unverified.bearer),
+            &unverified.ip,
+            Some(json!({"guardian_phone": "13600000098"})),
+        )
+        .await;
+    assert_eq!(
+        (s, problem_type(&p)),
+        (409, "guardian-consent-not-needed"),
+        "{p}"
+    );
 
     // The guardian confirms with the code sent to their phone.
     let guardian_phone = "13600000099";
