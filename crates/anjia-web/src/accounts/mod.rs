@@ -316,6 +316,11 @@ struct Inner {
     /// A hash to verify against when the number has no account or no password, so that the time
     /// taken does not tell them apart.
     dummy_hash: tokio::sync::OnceCell<String>,
+    /// Argon2id runs at most this many at once (one per core): each takes
+    /// `PasswordParams::m_cost` KiB (19 MiB), so unbounded blocking threads under a burst of
+    /// sign-ins grew the server to ~1 GB RSS and made every sign-in wait on all the others
+    /// (docs/PERFORMANCE.md, "Sign-in over HTTP").
+    hashing: tokio::sync::Semaphore,
 }
 
 /// The accounts service (see the module docs). Cheap to clone.
@@ -344,6 +349,9 @@ impl Accounts {
                 gateway,
                 config,
                 dummy_hash: tokio::sync::OnceCell::new(),
+                hashing: tokio::sync::Semaphore::new(
+                    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+                ),
             }),
         }
     }
@@ -870,32 +878,40 @@ impl Accounts {
     }
 
     async fn dummy_hash(&self) -> Result<String, AccountError> {
-        let params = self.inner.config.password;
         self.inner
             .dummy_hash
-            .get_or_try_init(|| async move {
-                tokio::task::spawn_blocking(move || {
-                    params.hash(&Password::for_sign_in("anjia-dummy-password"))
-                })
-                .await
-                .map_err(|e| AccountError::Internal(format!("hashing task: {e}")))?
-                .map_err(|e| AccountError::Internal(e.to_string()))
-            })
+            .get_or_try_init(|| self.hash_password(Password::for_sign_in("anjia-dummy-password")))
             .await
             .cloned()
     }
 
+    /// Runs one Argon2id computation on a blocking thread once a [`Inner::hashing`] permit is
+    /// free.
+    async fn argon2<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AccountError> {
+        let _permit = self
+            .inner
+            .hashing
+            .acquire()
+            .await
+            .map_err(|e| AccountError::Internal(format!("hashing permit: {e}")))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| AccountError::Internal(format!("hashing task: {e}")))
+    }
+
     async fn hash_password(&self, p: Password) -> Result<String, AccountError> {
         let params = self.inner.config.password;
-        tokio::task::spawn_blocking(move || params.hash(&p))
-            .await
-            .map_err(|e| AccountError::Internal(format!("hashing task: {e}")))?
+        self.argon2(move || params.hash(&p))
+            .await?
             .map_err(|e| AccountError::Internal(e.to_string()))
     }
 
     async fn verify_password(&self, p: Password, hash: String) -> bool {
         let params = self.inner.config.password;
-        tokio::task::spawn_blocking(move || params.verify(&p, &hash))
+        self.argon2(move || params.verify(&p, &hash))
             .await
             .unwrap_or(false)
     }
