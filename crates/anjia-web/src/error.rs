@@ -476,7 +476,14 @@ impl<E: Into<AppError>> From<E> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let p = self.0.problem();
+        let mut p = self.0.problem();
+        // Pages are zh-CN: an accounts refusal shows its Chinese text, not the API's English
+        // detail (newcomer finding: "no such session of this account" on a Chinese page).
+        if let AppError::Account(e) = &self.0
+            && p.status < 500
+        {
+            p.detail = crate::accounts::pages::message_zh(e);
+        }
         let retry = p.retry_after;
         let mut res = crate::pages::render_error(p);
         if let Some(s) = retry

@@ -412,6 +412,22 @@ async fn verification_flow(backend: Backend) {
         .unwrap();
     assert_eq!(r.status().as_u16(), 303);
     assert_eq!(r.headers()["location"], "/account/password");
+    // (Refusals on pages are in Chinese: revoking a session that is not the user's.)
+    let csrf = h.csrf(&d, "/account/sessions").await;
+    let r = h
+        .form(
+            &d,
+            "/account/sessions/revoke",
+            &csrf,
+            &[("session", "deadbeef")],
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 404);
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains("没有找到这个登录设备") && !html.contains("no such session"),
+        "{html}"
+    );
     h.ready_for_verification(&d).await;
     let fourth = resident_id("19660606", "135");
     let csrf = h.csrf(&d, "/account/verification").await;
