@@ -200,8 +200,6 @@ fn table() -> Vec<Entry> {
         Entry::page("/account/verification")
             .get(verification::verification_page_get)
             .post(verification::verification_post),
-        Entry::page("/account/verification/step-up/code").post(verification::step_up_code_post),
-        Entry::page("/account/verification/step-up").post(verification::step_up_post),
         Entry::page("/account/guardian")
             .get(minors::guardian_page_get)
             .post(minors::guardian_post),

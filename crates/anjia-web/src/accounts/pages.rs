@@ -888,7 +888,12 @@ async fn step_up_target(
     error: Option<String>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    if next == "phone" {
+    if next == "verification" {
+        let mut p = crate::accounts::verification::verification_page(state, who).await?;
+        p.message = message;
+        p.error = error;
+        page(&p, status)
+    } else if next == "phone" {
         let mut p = phone_page(state, who, headers).await?;
         p.message = message;
         p.error = error;
@@ -904,6 +909,7 @@ async fn step_up_target(
 fn next_of(f: &HashMap<String, Zeroizing<String>>) -> &'static str {
     match field(f, "next") {
         Some("phone") => "phone",
+        Some("verification") => "verification",
         _ => "password",
     }
 }
@@ -919,7 +925,7 @@ pub async fn password_page_get(
     page(&p, StatusCode::OK)
 }
 
-/// `POST /account/step-up/code` (`next`: `password` or `phone`): a code to the account's phone.
+/// `POST /account/step-up/code` (`next`: `password`, `phone` or `verification`: the page it returns to): a code to the account's phone.
 pub async fn step_up_code_post(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

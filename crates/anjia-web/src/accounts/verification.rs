@@ -422,8 +422,8 @@ pub async fn verified_birth_date(
 // ---- HTTP: page and API ---------------------------------------------------------------------
 
 use crate::accounts::api::{BodyFields, JsonBody};
-use crate::accounts::auth::{ClientIp, SignedIn};
-use crate::accounts::pages::{form, message_zh, page, refusal_status, see_other};
+use crate::accounts::auth::SignedIn;
+use crate::accounts::pages::{form, message_zh, page, see_other};
 use crate::error::PageError;
 use askama::Template;
 use axum::Json;
@@ -476,7 +476,7 @@ pub struct VerificationPage {
     pub error: Option<String>,
 }
 
-async fn verification_page(
+pub(crate) async fn verification_page(
     state: &AppState,
     who: &SignedIn,
 ) -> Result<VerificationPage, PageError> {
@@ -548,42 +548,6 @@ pub async fn verification_page_get(
     let mut p = verification_page(&state, &who).await?;
     p.message = done_message(uri.query());
     page(&p, StatusCode::OK)
-}
-
-/// `POST /account/verification/step-up/code`: a step-up code to the account's phone.
-pub async fn step_up_code_post(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    who: SignedIn,
-) -> Result<Response, PageError> {
-    match state.accounts.send_step_up_code(&who, ip).await {
-        Ok(_) => Ok(see_other("/account/verification?done=sent")),
-        Err(e) => {
-            let (status, msg, _) = refusal_status(e)?;
-            let mut p = verification_page(&state, &who).await?;
-            p.error = Some(msg);
-            page(&p, status)
-        }
-    }
-}
-
-/// `POST /account/verification/step-up` (`code`).
-pub async fn step_up_post(
-    State(state): State<AppState>,
-    who: SignedIn,
-    body: Bytes,
-) -> Result<Response, PageError> {
-    let f = form(&body);
-    let code = f.get("code").map(|c| c.as_str()).unwrap_or("");
-    match state.accounts.verify_step_up(&who, code).await {
-        Ok(_) => Ok(see_other("/account/verification?done=step-up")),
-        Err(e) => {
-            let (status, msg, _) = refusal_status(e)?;
-            let mut p = verification_page(&state, &who).await?;
-            p.error = Some(msg);
-            page(&p, status)
-        }
-    }
 }
 
 /// The preconditions checked before the request's content: both separate consents, then a fresh
