@@ -4,6 +4,7 @@
 //! * [`SearchRequest`]: free text, filters, sort and page, with [`SearchRequest::validate`].
 //! * [`interpret`](mod@interpret): how the free text becomes region/type/round filters and required terms.
 //! * [`SearchResults`]: hits read straight from the index, facet counts, and the interpretation.
+//! * [`Percolator`]: which saved searches a posting matches (alerts), with the search's semantics.
 //! * [`synth`]: realistic synthetic postings for tests and benchmarks.
 //!
 //! Text matching: titles, addresses, communities and sellers are indexed twice, as jieba words (search
@@ -13,6 +14,7 @@
 
 mod collect;
 pub mod interpret;
+pub mod percolate;
 mod plan;
 mod query;
 mod request;
@@ -24,6 +26,7 @@ pub mod synth;
 pub mod tokenize;
 
 pub use interpret::interpret;
+pub use percolate::{KeyStats, Percolator, PercolatorStats, explain_zh};
 pub use request::{
     DEFAULT_PER_PAGE, InvalidParam, MAX_DISCOUNT, MAX_PER_PAGE, MAX_QUERY_CHARS, SearchRequest,
     Sort,

@@ -77,7 +77,7 @@ pub(crate) struct Plan {
 
 /// Same order-preserving map of f64 to u64 as tantivy's fast fields.
 #[inline]
-fn f64_key(x: f64) -> u64 {
+pub(crate) fn f64_key(x: f64) -> u64 {
     let b = x.to_bits();
     if b & (1 << 63) != 0 {
         !b

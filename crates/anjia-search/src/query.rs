@@ -145,6 +145,26 @@ pub(crate) fn start_bounds(req: &SearchRequest) -> Option<(i64, i64)> {
     Some((lo, hi))
 }
 
+/// The status slots (see [`crate::collect::status_slot`]) the request accepts, if it filters on status.
+pub(crate) fn status_slots(req: &SearchRequest) -> Option<[bool; STATUS_SLOTS]> {
+    if req.statuses.is_empty() {
+        return None;
+    }
+    let mut slots = [false; STATUS_SLOTS];
+    for s in &req.statuses {
+        let slot = match s {
+            LotState::Stored(s) => (status_code(Some(*s)) - 1) as usize,
+            LotState::Derived(d) => {
+                StoredStatus::ALL.len() + ordinal(DerivedState::ALL, d) as usize
+            }
+        };
+        if let Some(x) = slots.get_mut(slot) {
+            *x = true;
+        }
+    }
+    Some(slots)
+}
+
 /// Builds the query. `req` must be valid.
 pub(crate) fn build_query(
     f: &Fields,
@@ -321,19 +341,7 @@ pub(crate) fn build_plan(
             hi,
         });
     }
-    if !req.statuses.is_empty() {
-        let mut slots = [false; STATUS_SLOTS];
-        for s in &req.statuses {
-            let slot = match s {
-                LotState::Stored(s) => (status_code(Some(*s)) - 1) as usize,
-                LotState::Derived(d) => {
-                    StoredStatus::ALL.len() + ordinal(DerivedState::ALL, d) as usize
-                }
-            };
-            if let Some(x) = slots.get_mut(slot) {
-                *x = true;
-            }
-        }
+    if let Some(slots) = status_slots(req) {
         preds.push(Pred::Status { slots, now });
     }
     let match_all = text.is_empty() && postings.is_empty() && preds.is_empty();

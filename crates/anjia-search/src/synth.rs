@@ -444,6 +444,157 @@ pub fn postings(n: usize, seed: u64) -> Vec<Posting> {
     Generator::bundled(seed).take(n).collect()
 }
 
+/// Property-type words a user would type, by type (the interpreted words of [`crate::interpret`]).
+fn type_word(t: PropertyType) -> &'static str {
+    match t {
+        PropertyType::Residential => "住宅",
+        PropertyType::Commercial => "商铺",
+        PropertyType::Office => "写字楼",
+        PropertyType::Industrial => "厂房",
+        PropertyType::Land => "土地",
+        PropertyType::Parking => "车位",
+        PropertyType::Other => "",
+    }
+}
+
+/// A price ceiling a user would pick above a start price: the next of 50万, 100万, 150万, 200万,
+/// 300万, 500万, 800万, 1000万, 2000万, 5000万 above `yuan` × 1–1.5, in fen.
+fn price_band(yuan: i64, rng: &mut StdRng) -> Money {
+    const BANDS_WAN: [i64; 10] = [50, 100, 150, 200, 300, 500, 800, 1000, 2000, 5000];
+    let target = (yuan as f64 * rng.random_range(1.0..1.5)) as i64;
+    let wan = BANDS_WAN
+        .iter()
+        .copied()
+        .find(|b| b * 10_000 >= target)
+        .unwrap_or(10_000);
+    Money::from_yuan(wan * 10_000)
+}
+
+/// `n` saved searches (选房条件) as users would save them, drawn from the bundled list with `seed`
+/// (for benchmarks of the percolator and the alert engine). The template lot of each search is
+/// drawn at random, so regions, types and price levels follow the real lots; the mix:
+///
+/// | share | criteria |
+/// |---|---|
+/// | 30% | `region` (a district 60% of the time, else the lot's city) + its property type + a price ceiling |
+/// | 20% | `q` = `区名 住宅` style text (full district or city name and a type word), a ceiling half the time |
+/// | 15% | `q` = a word of the lot's title (a community, road or building name), a region half the time |
+/// | 10% | `region` + rounds 二拍 or 二拍/变卖 |
+/// | 10% | `region` + property type + discount ceiling 7折 or 8折 |
+/// | 5% | `q` = `城市 二拍` |
+/// | 5% | province `region` + property type + price ceiling |
+/// | 3% | property type + price ceiling only |
+/// | 2% | a price band only |
+pub fn saved_searches(n: usize, seed: u64) -> Vec<crate::SearchRequest> {
+    use crate::SearchRequest;
+    let g = Gazetteer::bundled();
+    let templates = bundled_templates();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut children: HashMap<RegionCode, Vec<RegionCode>> = HashMap::new();
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let t = &templates[rng.random_range(0..templates.len())];
+        let Some(base) = t.region else { continue };
+        let region = if base.level() != RegionLevel::District && rng.random_bool(0.6) {
+            let kids = children.entry(base).or_insert_with(|| {
+                g.children(base)
+                    .into_iter()
+                    .filter(|c| c.level() == RegionLevel::District)
+                    .collect()
+            });
+            if kids.is_empty() {
+                base
+            } else {
+                kids[rng.random_range(0..kids.len())]
+            }
+        } else {
+            base
+        };
+        let city = region.city().unwrap_or(region);
+        // What a user types for a region: its own name, or its province's for a placeholder
+        // level such as 北京's 市辖区.
+        let typed = |c: RegionCode| match g.name(c) {
+            Some(n) if n != "市辖区" && n != "县" => n.to_string(),
+            _ => g.name(c.province()).unwrap_or("").to_string(),
+        };
+        let ceiling = price_band(t.start_yuan, &mut rng);
+        let roll = rng.random_range(0..100);
+        let req = match roll {
+            0..30 => SearchRequest {
+                region: Some(region),
+                property_types: vec![t.property_type],
+                price_max: Some(ceiling),
+                ..SearchRequest::default()
+            },
+            30..50 => {
+                let q = format!("{} {}", typed(region), type_word(t.property_type));
+                SearchRequest {
+                    q: Some(q.trim().to_string()),
+                    price_max: rng.random_bool(0.5).then_some(ceiling),
+                    ..SearchRequest::default()
+                }
+            }
+            50..65 => {
+                let words: Vec<String> = crate::tokenize::segment(&t.title)
+                    .into_iter()
+                    .map(|(_, w)| w)
+                    .filter(|w| {
+                        w.chars().count() >= 2
+                            && w.chars().all(crate::tokenize::is_cjk)
+                            && !crate::interpret::STOP_WORDS.contains(&w.as_str())
+                    })
+                    .collect();
+                if words.is_empty() {
+                    continue;
+                }
+                let w = words[rng.random_range(0..words.len())].clone();
+                SearchRequest {
+                    q: Some(w),
+                    region: rng.random_bool(0.5).then_some(city),
+                    ..SearchRequest::default()
+                }
+            }
+            65..75 => SearchRequest {
+                region: Some(region),
+                rounds: if rng.random_bool(0.5) {
+                    vec![Round::Second]
+                } else {
+                    vec![Round::Second, Round::SellOff]
+                },
+                ..SearchRequest::default()
+            },
+            75..85 => SearchRequest {
+                region: Some(region),
+                property_types: vec![t.property_type],
+                discount_max: Some(if rng.random_bool(0.5) { 0.7 } else { 0.8 }),
+                ..SearchRequest::default()
+            },
+            85..90 => SearchRequest {
+                q: Some(format!("{} 二拍", typed(city))),
+                ..SearchRequest::default()
+            },
+            90..95 => SearchRequest {
+                region: Some(region.province()),
+                property_types: vec![t.property_type],
+                price_max: Some(ceiling),
+                ..SearchRequest::default()
+            },
+            95..98 => SearchRequest {
+                property_types: vec![t.property_type],
+                price_max: Some(ceiling),
+                ..SearchRequest::default()
+            },
+            _ => SearchRequest {
+                price_min: Some(Money(ceiling.fen() / 2)),
+                price_max: Some(ceiling),
+                ..SearchRequest::default()
+            },
+        };
+        out.push(req);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -471,5 +622,17 @@ mod tests {
         titles.dedup();
         assert!(titles.len() > 180);
         assert!(a.iter().all(|p| p.data.start_price.is_some()));
+    }
+
+    #[test]
+    fn saved_searches_are_valid_and_varied() {
+        let s = saved_searches(2_000, 3);
+        assert_eq!(s.len(), 2_000);
+        assert!(s.iter().all(|r| r.validate().is_ok()));
+        assert_eq!(s, saved_searches(2_000, 3));
+        let with_q = s.iter().filter(|r| r.q.is_some()).count();
+        let with_region = s.iter().filter(|r| r.region.is_some()).count();
+        assert!((600..1_000).contains(&with_q), "{with_q}");
+        assert!(with_region > 1_000, "{with_region}");
     }
 }
