@@ -193,7 +193,7 @@ pub async fn method_not_allowed() -> AppError {
     info(
         title = "anjia API",
         version = "1",
-        description = "Judicial-auction and asset-auction lots: search, facets, lot detail; the caller's consents and search history; the privacy policy; accounts (sign-in by SMS code, sessions, profile). Money is integer fen; times are RFC 3339 UTC with Asia/Shanghai display fields. Signed-in endpoints take `Authorization: Bearer <token>` (from /api/v1/auth/sign-in); errors are RFC 9457 problems that never repeat a value the request carried."
+        description = "Judicial-auction and asset-auction lots: search, facets, lot detail; the caller's consents and search history; the privacy policy; accounts (sign-in by SMS code, sessions, profile); saved searches (选房条件), the message centre, follows (关注), browsing history and notification settings. Money is integer fen; times are RFC 3339 UTC with Asia/Shanghai display fields. Signed-in endpoints take `Authorization: Bearer <token>` (from /api/v1/auth/sign-in); errors are RFC 9457 problems that never repeat a value the request carried."
     ),
     modifiers(&BearerAuth),
     paths(
@@ -233,6 +233,23 @@ pub async fn method_not_allowed() -> AppError {
         crate::accounts::api::get_avatar,
         crate::accounts::api::put_avatar,
         crate::accounts::api::delete_avatar,
+        crate::alerts::api::list_saved_searches,
+        crate::alerts::api::create_saved_search_api,
+        crate::alerts::api::get_saved_search,
+        crate::alerts::api::patch_saved_search,
+        crate::alerts::api::delete_saved_search,
+        crate::alerts::api::list_messages,
+        crate::alerts::api::unread_count,
+        crate::alerts::api::patch_message,
+        crate::alerts::api::delete_message,
+        crate::alerts::api::read_all_messages,
+        crate::alerts::api::list_follows,
+        crate::alerts::api::put_follow,
+        crate::alerts::api::delete_follow,
+        crate::alerts::api::get_history,
+        crate::alerts::api::delete_history,
+        crate::alerts::api::get_settings,
+        crate::alerts::api::put_settings,
     ),
     components(schemas(
         SearchResponse,
@@ -275,6 +292,22 @@ pub async fn method_not_allowed() -> AppError {
         crate::accounts::api::SessionsResponse,
         crate::accounts::api::PasswordRequest,
         crate::accounts::api::PhoneChangeRequest,
+        crate::alerts::api::SavedSearchView,
+        crate::alerts::api::SavedSearchesResponse,
+        crate::alerts::api::SavedSearchRequest,
+        crate::alerts::api::SavedSearchPatch,
+        crate::alerts::api::MessageView,
+        crate::alerts::api::MessagesResponse,
+        crate::alerts::api::UnreadCount,
+        crate::alerts::api::MessagePatch,
+        crate::alerts::api::ReadAllResponse,
+        crate::alerts::api::FollowView,
+        crate::alerts::api::FollowsResponse,
+        crate::alerts::api::FollowResponse,
+        crate::alerts::api::HistoryItem,
+        crate::alerts::api::HistoryResponse,
+        crate::alerts::api::SettingsView,
+        crate::alerts::api::SettingsRequest,
     ))
 )]
 pub struct ApiDoc;

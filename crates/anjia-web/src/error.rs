@@ -114,6 +114,39 @@ pub enum AppError {
     /// The caller may not do this (403, type `forbidden`).
     #[error("{0}")]
     Forbidden(String),
+    /// The account has as many saved searches as allowed (409, type `saved-search-limit`; the
+    /// problem's `limit` names the number, `docs/ALERTS-DESIGN.md`).
+    #[error("an account keeps at most {limit} saved searches; delete one before saving another")]
+    SavedSearchLimit {
+        /// The limit (`MAX_SAVED_SEARCHES_PER_ACCOUNT`, 100).
+        limit: u32,
+    },
+    /// Saved-search criteria the search would refuse or that can never match (422, type
+    /// `invalid-criteria`; `parameter` names the criterion).
+    #[error("{0}")]
+    InvalidCriteria(crate::params::BadParam),
+    /// The account follows as many lots as allowed (409, type `follow-limit`, with `limit`).
+    #[error("an account follows at most {limit} lots; unfollow one before following another")]
+    FollowLimit {
+        /// The limit (`MAX_FOLLOWS_PER_ACCOUNT`, 500).
+        limit: u32,
+    },
+    /// An unsubscribe link that is altered, truncated or no longer valid (400, type
+    /// `invalid-unsubscribe-token`).
+    #[error(
+        "this unsubscribe link is not valid (altered, incomplete, or replaced by a newer one); \
+         manage saved searches at /account/searches"
+    )]
+    InvalidUnsubscribeToken,
+    /// The action needs a general consent purpose not granted (403, type `consent-required`,
+    /// `purpose` names it).
+    #[error("{detail}")]
+    PurposeRequired {
+        /// The purpose id, e.g. `notifications`.
+        purpose: &'static str,
+        /// What needs it and where to grant it.
+        detail: String,
+    },
 }
 
 /// An RFC 9457 problem document.
@@ -147,6 +180,9 @@ pub struct Problem {
     /// For `rate-limited`: seconds to wait (also sent as the `Retry-After` header).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// For `saved-search-limit` and `follow-limit`: the limit reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
 }
 
 impl AppError {
@@ -268,6 +304,31 @@ impl AppError {
             ),
             AppError::Csrf(_) => (StatusCode::FORBIDDEN, "csrf", "Missing or wrong CSRF token"),
             AppError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
+            AppError::SavedSearchLimit { .. } => (
+                StatusCode::CONFLICT,
+                "saved-search-limit",
+                "Too many saved searches",
+            ),
+            AppError::InvalidCriteria(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-criteria",
+                "Invalid saved-search criteria",
+            ),
+            AppError::FollowLimit { .. } => (
+                StatusCode::CONFLICT,
+                "follow-limit",
+                "Too many followed lots",
+            ),
+            AppError::InvalidUnsubscribeToken => (
+                StatusCode::BAD_REQUEST,
+                "invalid-unsubscribe-token",
+                "Invalid unsubscribe link",
+            ),
+            AppError::PurposeRequired { .. } => (
+                StatusCode::FORBIDDEN,
+                "consent-required",
+                "Consent required",
+            ),
             AppError::Account(e) => account_kind(e),
             _ => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -315,7 +376,9 @@ impl AppError {
             status: status.as_u16(),
             detail,
             parameter: match self {
-                AppError::BadParam(b) if !b.param.is_empty() => Some(b.param.clone()),
+                AppError::BadParam(b) | AppError::InvalidCriteria(b) if !b.param.is_empty() => {
+                    Some(b.param.clone())
+                }
                 _ => None,
             },
             permission: match self {
@@ -326,6 +389,7 @@ impl AppError {
                 AppError::PermissionRequired(p) => Some(p.purpose.id().into_owned()),
                 AppError::ConsentRequired(_) => Some("core".to_string()),
                 AppError::SeparateConsentRequired { purpose } => Some(purpose.clone()),
+                AppError::PurposeRequired { purpose, .. } => Some((*purpose).to_string()),
                 AppError::Privacy(crate::privacy::PrivacyError::Refused(r)) => {
                     use anjia_privacy::third_party::RefusalReason as R;
                     match &r.reason {
@@ -354,6 +418,12 @@ impl AppError {
             retry_after: match self {
                 AppError::Account(AccountError::RateLimited(r)) => Some(r.retry_after),
                 AppError::TooManyVerifications { retry_after } => Some(*retry_after),
+                _ => None,
+            },
+            limit: match self {
+                AppError::SavedSearchLimit { limit } | AppError::FollowLimit { limit } => {
+                    Some(*limit)
+                }
                 _ => None,
             },
         }
@@ -483,6 +553,8 @@ impl IntoResponse for PageError {
             && p.status < 500
         {
             p.detail = crate::accounts::pages::message_zh(e);
+        } else if let Some(zh) = crate::alerts::pages::message_zh(&self.0) {
+            p.detail = zh;
         }
         let retry = p.retry_after;
         let mut res = crate::pages::render_error(p);

@@ -4,6 +4,7 @@
 //! [`anjia_search::SearchIndex`].
 
 pub mod accounts;
+pub mod alerts;
 pub mod api;
 pub mod error;
 pub mod nearby;
@@ -139,6 +140,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(pages::search_page))
         .route("/lots/{id}", get(pages::lot_page))
+        .route(
+            "/unsubscribe/{token}",
+            get(alerts::pages::unsubscribe_get).post(alerts::pages::unsubscribe_post),
+        )
         .route(
             "/nearby",
             get(nearby::nearby_page).post(nearby::nearby_post),

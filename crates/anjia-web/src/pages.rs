@@ -1,6 +1,8 @@
 //! Server-rendered zh-CN pages (askama). Usable without JavaScript: plain links and GET forms.
 
 use crate::AppState;
+use crate::accounts::auth::CurrentAccount;
+use crate::alerts::pages::{FollowButton, HeaderNav};
 use crate::api::{load_detail, parse_id, run_search};
 use crate::error::{PageError, Problem};
 use crate::params::{BadParam, parse_search, to_query};
@@ -10,7 +12,7 @@ use anjia_search::{SearchRequest, Sort};
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{StatusCode, header};
+use axum::http::{StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 
 /// A `<select>` option.
@@ -97,6 +99,22 @@ pub struct SearchPage {
     pub pages: Vec<PageLink>,
     /// Error for a bad parameter, shown above the form.
     pub error: Option<String>,
+    /// The site header's account links.
+    pub nav: HeaderNav,
+    /// The "保存为选房条件" form, when the search has criteria to save.
+    pub save: Option<SaveSearchForm>,
+}
+
+/// The search page's "保存为选房条件" form (issue 7).
+pub struct SaveSearchForm {
+    /// The signed-in session's CSRF token; `None` for a visitor, who gets a sign-in link.
+    pub csrf: Option<String>,
+    /// The criteria: the search's query string without sort and paging.
+    pub criteria: String,
+    /// The suggested name: the criteria described, e.g. `朝阳区 住宅 200万以下`.
+    pub suggested_name: String,
+    /// Whether consent `notifications` is granted (SMS and e-mail need it).
+    pub notifications_consent: bool,
 }
 
 /// The lot page.
@@ -105,6 +123,12 @@ pub struct SearchPage {
 pub struct LotPage {
     /// The lot.
     pub lot: LotDetail,
+    /// The site header's account links.
+    pub nav: HeaderNav,
+    /// The 关注 button, for a signed-in account.
+    pub follow: Option<FollowButton>,
+    /// A status line (after following).
+    pub message: Option<String>,
 }
 
 /// The error page.
@@ -175,6 +199,7 @@ fn region_name(code: &str) -> String {
 pub async fn search_page(
     State(state): State<AppState>,
     subject: crate::subject::Subject,
+    current: CurrentAccount,
     RawQuery(q): RawQuery,
 ) -> Result<Response, PageError> {
     let (req, error) = match parse_search(q.as_deref().unwrap_or("")) {
@@ -195,13 +220,43 @@ pub async fn search_page(
     } else {
         None
     };
-    let page = build_search_page(&req, results, error.as_ref());
+    let mut page = build_search_page(&req, results, error.as_ref());
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    Ok((status, page).into_response())
+    page.nav = HeaderNav::of(&state, current.0.as_ref()).await;
+    if error.is_none()
+        && let Ok(criteria) = crate::alerts::api::criteria_from_query(&to_query(&req, 1, &[]))
+    {
+        let notifications_consent = match &current.0 {
+            Some(who) => crate::alerts::api::notifications_granted(&state, who.account()).await?,
+            None => false,
+        };
+        page.save = Some(SaveSearchForm {
+            csrf: current.0.as_ref().map(|w| w.csrf().to_string()),
+            criteria: to_query(&criteria, 1, &[]),
+            suggested_name: crate::alerts::api::saved_search_name(None, &criteria)
+                .unwrap_or_default(),
+            notifications_consent,
+        });
+    }
+    Ok(private_if_signed_in(
+        (status, page).into_response(),
+        &current,
+    ))
+}
+
+/// Pages that carry a session's CSRF token or its unread count are not stored by caches.
+fn private_if_signed_in(mut r: Response, current: &CurrentAccount) -> Response {
+    if current.0.is_some() {
+        r.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("private, no-store"),
+        );
+    }
+    r
 }
 
 fn build_search_page(
@@ -265,6 +320,8 @@ fn build_search_page(
         facets: vec![],
         pages: vec![],
         error: error.map(|e| format!("参数有误：{e}")),
+        nav: HeaderNav::default(),
+        save: None,
     };
     let Some(r) = results else {
         return page;
@@ -377,15 +434,25 @@ fn build_search_page(
     page
 }
 
-/// `GET /lots/{id}`: everything known about a lot and the other postings of its asset.
+/// `GET /lots/{id}`: everything known about a lot and the other postings of its asset. For a
+/// signed-in account: the 关注 button, the unread count, and the view recorded in the browsing
+/// history while consent `search_history` is granted.
 pub async fn lot_page(
     State(state): State<AppState>,
+    current: CurrentAccount,
     Path(id): Path<String>,
-) -> Result<LotPage, PageError> {
+    uri: Uri,
+) -> Result<Response, PageError> {
     let id = parse_id(&id)?;
-    Ok(LotPage {
-        lot: load_detail(&state, id).await?,
-    })
+    let lot = load_detail(&state, id).await?;
+    let follow = crate::alerts::pages::lot_page_extras(&state, &current, id).await?;
+    let page = LotPage {
+        lot,
+        nav: HeaderNav::of(&state, current.0.as_ref()).await,
+        follow,
+        message: crate::alerts::pages::lot_done_message(uri.query()),
+    };
+    Ok(private_if_signed_in(page.into_response(), &current))
 }
 
 /// Renders a problem as the HTML error page.
@@ -398,7 +465,10 @@ pub fn render_error(p: Problem) -> Response {
             StatusCode::BAD_REQUEST => "请求参数有误".to_string(),
             StatusCode::METHOD_NOT_ALLOWED => "不支持的请求方式".to_string(),
             StatusCode::FORBIDDEN => "请求被拒绝".to_string(),
-            StatusCode::CONFLICT => "隐私政策版本已更新".to_string(),
+            StatusCode::CONFLICT if p.type_.ends_with("/policy-version-mismatch") => {
+                "隐私政策版本已更新".to_string()
+            }
+            StatusCode::CONFLICT => "无法完成操作".to_string(),
             StatusCode::UNAUTHORIZED => "请先登录".to_string(),
             StatusCode::TOO_MANY_REQUESTS => "请求过于频繁".to_string(),
             StatusCode::PAYLOAD_TOO_LARGE => "提交的内容过大".to_string(),

@@ -13,6 +13,7 @@
 
 use crate::AppState;
 use crate::accounts::{api as acc_api, minors, oauth, pages as acc, verification};
+use crate::alerts::{api as alerts_api, pages as alerts_pages};
 use axum::Router;
 use axum::handler::Handler;
 use axum::routing::MethodRouter;
@@ -35,6 +36,10 @@ pub enum Resource {
     SessionInForm,
     /// A linked login, by provider id, in the path parameter `{provider}`.
     LinkInPath,
+    /// A saved search (选房条件), by id, in the path parameter `{id}`.
+    SavedSearchInPath,
+    /// A message of the message centre, by id, in the path parameter `{id}`.
+    MessageInPath,
 }
 
 /// One per-user route.
@@ -169,6 +174,32 @@ fn table() -> Vec<Entry> {
             .get(minors::api_get)
             .post(minors::api_post),
         Entry::api("/api/v1/me/guardian/code").post(minors::api_code),
+        // alerts (issue 7): saved searches, message centre, follows, history, settings
+        Entry::api("/api/v1/me/saved-searches")
+            .get(alerts_api::list_saved_searches)
+            .post(alerts_api::create_saved_search_api),
+        Entry::api("/api/v1/me/saved-searches/{id}")
+            .get(alerts_api::get_saved_search)
+            .patch(alerts_api::patch_saved_search)
+            .delete(alerts_api::delete_saved_search)
+            .resource(SavedSearchInPath),
+        Entry::api("/api/v1/me/messages").get(alerts_api::list_messages),
+        Entry::api("/api/v1/me/messages/unread-count").get(alerts_api::unread_count),
+        Entry::api("/api/v1/me/messages/read-all").post(alerts_api::read_all_messages),
+        Entry::api("/api/v1/me/messages/{id}")
+            .patch(alerts_api::patch_message)
+            .delete(alerts_api::delete_message)
+            .resource(MessageInPath),
+        Entry::api("/api/v1/me/follows").get(alerts_api::list_follows),
+        Entry::api("/api/v1/me/follows/{lot_id}")
+            .put(alerts_api::put_follow)
+            .delete(alerts_api::delete_follow),
+        Entry::api("/api/v1/me/history")
+            .get(alerts_api::get_history)
+            .delete(alerts_api::delete_history),
+        Entry::api("/api/v1/me/notification-settings")
+            .get(alerts_api::get_settings)
+            .put(alerts_api::put_settings),
         // ---- pages: the signed-in account (cookie) ----
         Entry::page("/account").get(acc::account_page),
         Entry::page("/account/sign-out-everywhere").post(acc::sign_out_everywhere_post),
@@ -204,6 +235,32 @@ fn table() -> Vec<Entry> {
             .get(minors::guardian_page_get)
             .post(minors::guardian_post),
         Entry::page("/account/guardian/code").post(minors::guardian_code_post),
+        // alerts (issue 7)
+        Entry::page("/account/searches")
+            .get(alerts_pages::searches_get)
+            .post(alerts_pages::searches_post),
+        Entry::page("/account/searches/{id}")
+            .get(alerts_pages::search_edit_get)
+            .post(alerts_pages::search_edit_post)
+            .resource(SavedSearchInPath),
+        Entry::page("/account/searches/{id}/delete")
+            .post(alerts_pages::search_delete_post)
+            .resource(SavedSearchInPath),
+        Entry::page("/account/messages").get(alerts_pages::inbox_get),
+        Entry::page("/account/messages/read-all").post(alerts_pages::messages_read_all_post),
+        Entry::page("/account/messages/{id}/read")
+            .post(alerts_pages::message_read_post)
+            .resource(MessageInPath),
+        Entry::page("/account/messages/{id}/delete")
+            .post(alerts_pages::message_delete_post)
+            .resource(MessageInPath),
+        Entry::page("/account/follows").get(alerts_pages::follows_get),
+        Entry::page("/account/follows/{lot_id}").post(alerts_pages::follow_post),
+        Entry::page("/account/history").get(alerts_pages::history_get),
+        Entry::page("/account/history/clear").post(alerts_pages::history_clear_post),
+        Entry::page("/account/notifications")
+            .get(alerts_pages::settings_get)
+            .post(alerts_pages::settings_post),
     ]
 }
 
@@ -347,10 +404,19 @@ mod tests {
         // A route that names a resource says where the id is, and only owned routes do.
         for r in &owned {
             assert!(!r.methods.is_empty(), "{} serves no method", r.path);
+            // An `{id}` always names one of the account's resources: the authz test must visit it.
+            assert!(
+                !r.path.contains("{id}") || r.resource.is_some(),
+                "{} takes an id but declares no resource",
+                r.path
+            );
             match r.resource {
                 Some(Resource::SessionInPath) => assert!(r.path.contains("{id}"), "{}", r.path),
                 Some(Resource::LinkInPath) => assert!(r.path.contains("{provider}"), "{}", r.path),
                 Some(Resource::SessionInForm) => assert!(r.methods == ["POST"], "{}", r.path),
+                Some(Resource::SavedSearchInPath | Resource::MessageInPath) => {
+                    assert!(r.path.contains("{id}"), "{}", r.path)
+                }
                 None => {}
             }
             match r.surface {
