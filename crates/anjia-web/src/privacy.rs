@@ -1020,6 +1020,25 @@ impl Privacy {
                 )
                 .await?;
             }
+            // The browsing history is kept under the same consent (inventory
+            // `browsing_history.account_id`: "at once when the user … withdraws consent").
+            let viewed = self
+                .inner
+                .store
+                .clear_browsing_history(subject.as_str())
+                .await?;
+            if viewed > 0 {
+                self.audit(
+                    AuditEvent::new(AuditKind::Deletion, Actor::Subject(pseudonym.clone()))
+                        .subject(pseudonym.clone())
+                        .purpose("consent withdrawn")
+                        .details(serde_json::json!({
+                            "store": "browsing_history",
+                            "rows": viewed,
+                        })),
+                )
+                .await?;
+            }
         }
         Ok(state)
     }
