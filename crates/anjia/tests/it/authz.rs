@@ -1,10 +1,12 @@
 //! PRV-30, generated from the route table (`anjia_web::routes::owned_routes`): user B, signed
-//! in, calls every method of every route that addresses one of user A's resources with A's id
-//! and gets 403 or 404, and A's resource is unchanged; without a session every per-user route
-//! answers 401 (API) or a redirect to the sign-in page (pages).
+//! in, calls every method of every route that addresses one of user A's resources (sessions,
+//! linked logins, saved searches, messages) with A's id and gets 403 or 404, and A's resources
+//! are unchanged; without a session every per-user route answers 401 (API) or a redirect to the
+//! sign-in page (pages).
 
 use crate::harness::{Harness, User, no_redirect};
 use crate::support::Backend;
+use anjia_store::alerts::{MessageCategory, NewMessage};
 use anjia_web::routes::{OwnedRoute, Resource, Surface, owned_routes};
 use reqwest::Method;
 
@@ -18,6 +20,35 @@ struct Owned {
     session: String,
     /// Provider A linked.
     provider: String,
+    /// Id of A's saved search.
+    saved_search: String,
+    /// Id of A's message.
+    message: String,
+}
+
+/// A's saved searches and messages as A sees them (JSON of the lists).
+async fn a_alerts(h: &Harness, a: &User) -> (serde_json::Value, serde_json::Value) {
+    let (s, searches) = h
+        .api(
+            Method::GET,
+            "/api/v1/me/saved-searches",
+            Some(&a.bearer),
+            &a.ip,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{searches}");
+    let (s, messages) = h
+        .api(
+            Method::GET,
+            "/api/v1/me/messages",
+            Some(&a.bearer),
+            &a.ip,
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{messages}");
+    (searches, messages)
 }
 
 async fn a_sessions(h: &Harness, a: &User) -> Vec<String> {
@@ -73,10 +104,20 @@ async fn as_b(
         Resource::SessionInPath => route.path.replace("{id}", &owned.session),
         Resource::LinkInPath => route.path.replace("{provider}", &owned.provider),
         Resource::SessionInForm => route.path.to_string(),
+        Resource::SavedSearchInPath => route.path.replace("{id}", &owned.saved_search),
+        Resource::MessageInPath => route.path.replace("{id}", &owned.message),
     };
     match route.surface {
         Surface::Api => {
-            h.api(method(m), &path, Some(&b.bearer), &b.ip, None)
+            // A well-formed body, so that a refusal is about the owner, not the body.
+            let body = match (resource, m) {
+                (Resource::SavedSearchInPath, "PATCH") => {
+                    Some(serde_json::json!({"name": "乙改的", "active": false}))
+                }
+                (Resource::MessageInPath, "PATCH") => Some(serde_json::json!({"read": true})),
+                _ => None,
+            };
+            h.api(method(m), &path, Some(&b.bearer), &b.ip, body)
                 .await
                 .0
         }
@@ -85,6 +126,7 @@ async fn as_b(
             if resource == Resource::SessionInForm {
                 form.push(("session", owned.session.as_str()));
             }
+            form.extend([("name", "乙改的"), ("q", "乙"), ("read", "1")]);
             no_redirect()
                 .request(method(m), h.url(&path))
                 .header("cookie", &b.cookie)
@@ -135,9 +177,39 @@ async fn other_users_resources_are_out_of_reach(backend: Backend) {
     let links_before = a_links(&h, &a).await;
     assert_eq!(sessions_before.len(), 2, "A has an app and a web session");
     assert_eq!(links_before, vec!["login_wechat".to_string()]);
+    // A saves a search and has a message.
+    let (s, v) = h
+        .api(
+            Method::POST,
+            "/api/v1/me/saved-searches",
+            Some(&a.bearer),
+            &a.ip,
+            Some(serde_json::json!({"name": "甲的条件", "criteria": {"q": "朝阳"}})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let saved_search = v["id"].as_i64().unwrap().to_string();
+    let message = h
+        .store
+        .insert_system_message(
+            &h.account_id(&a).await,
+            MessageCategory::System,
+            &NewMessage {
+                title: "甲的消息",
+                body: "只给甲",
+                link: None,
+            },
+            h.clock.now(),
+        )
+        .await
+        .unwrap()
+        .to_string();
+    let alerts_before = a_alerts(&h, &a).await;
     let owned = Owned {
         session: sessions_before[0].clone(),
         provider: "login_wechat".into(),
+        saved_search,
+        message,
     };
     let b_csrf = h.csrf(&b, "/account/sessions").await;
 
@@ -146,6 +218,8 @@ async fn other_users_resources_are_out_of_reach(backend: Backend) {
         Resource::SessionInPath,
         Resource::SessionInForm,
         Resource::LinkInPath,
+        Resource::SavedSearchInPath,
+        Resource::MessageInPath,
     ] {
         assert!(
             routes.iter().any(|r| r.resource == Some(kind)),
@@ -173,10 +247,16 @@ async fn other_users_resources_are_out_of_reach(backend: Backend) {
                 "{m} {} changed A's links",
                 route.path
             );
+            assert_eq!(
+                a_alerts(&h, &a).await,
+                alerts_before,
+                "{m} {} changed A's saved searches or messages",
+                route.path
+            );
             checked += 1;
         }
     }
-    assert!(checked >= 3, "{checked}");
+    assert!(checked >= 12, "{checked}");
     // B's own session still works (B was refused, not signed out).
     let (s, _) = h
         .api(Method::GET, "/api/v1/me", Some(&b.bearer), &b.ip, None)
@@ -186,10 +266,16 @@ async fn other_users_resources_are_out_of_reach(backend: Backend) {
     // Without a session: 401 for the API, the sign-in page for pages — on every method of every
     // per-user route.
     for route in &routes {
+        let id = match route.resource {
+            Some(Resource::SavedSearchInPath) => &owned.saved_search,
+            Some(Resource::MessageInPath) => &owned.message,
+            _ => &owned.session,
+        };
         let path = route
             .path
-            .replace("{id}", &owned.session)
-            .replace("{provider}", "login_wechat");
+            .replace("{id}", id)
+            .replace("{provider}", "login_wechat")
+            .replace("{lot_id}", "1");
         for m in &route.methods {
             match route.surface {
                 Surface::Api => {
@@ -227,6 +313,7 @@ async fn other_users_resources_are_out_of_reach(backend: Backend) {
     }
     assert_eq!(a_sessions(&h, &a).await, sessions_before);
     assert_eq!(a_links(&h, &a).await, links_before);
+    assert_eq!(a_alerts(&h, &a).await, alerts_before);
 }
 
 crate::both_harness!(other_users_resources_are_out_of_reach);

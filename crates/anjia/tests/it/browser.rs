@@ -1,8 +1,9 @@
-//! The main journey in a real headless browser (Debian's chromium + chromedriver): open the search
-//! page, submit a query, open a lot.
+//! The main journeys in a real headless browser (Debian's chromium + chromedriver): open the
+//! search page, submit a query, open a lot; and signed in: search, save the search as a 选房条件,
+//! find it in `/account/searches`, follow a lot, and read a message in the message centre.
 
 use crate::support::{Backend, server};
-use fantoccini::{ClientBuilder, Locator};
+use fantoccini::{Client, ClientBuilder, Locator};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -22,8 +23,9 @@ fn free_port() -> u16 {
         .expect("free port")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn search_submit_and_open_a_lot_in_chromium() {
+/// A headless chromium driven through chromedriver, closed (and the driver killed) on drop of
+/// the guard; `None` when they are not installed (a failure under `CI=true`).
+async fn browser() -> Option<(Client, Driver, tempfile::TempDir)> {
     let have = |cmd: &str| {
         Command::new(cmd)
             .arg("--version")
@@ -38,11 +40,10 @@ async fn search_submit_and_open_a_lot_in_chromium() {
             "CI needs chromium and chromedriver (apt-get install chromium chromium-driver)"
         );
         eprintln!("skipped: chromium/chromedriver not installed");
-        return;
+        return None;
     }
-    let s = server(Backend::Sqlite).expect("server");
     let port = free_port();
-    let _driver = Driver(
+    let driver = Driver(
         Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -66,7 +67,6 @@ async fn search_submit_and_open_a_lot_in_chromium() {
     // fantoccini), so rustls cannot pick one by itself: name the process default (a second call
     // from another test is a harmless error).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut client = None;
     for _ in 0..50 {
         match ClientBuilder::rustls()
             .expect("tls")
@@ -74,14 +74,19 @@ async fn search_submit_and_open_a_lot_in_chromium() {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
         {
-            Ok(c) => {
-                client = Some(c);
-                break;
-            }
+            Ok(c) => return Some((c, driver, profile)),
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
-    let c = client.expect("connected to chromedriver");
+    panic!("could not connect to chromedriver");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_submit_and_open_a_lot_in_chromium() {
+    let Some((c, _driver, _profile)) = browser().await else {
+        return;
+    };
+    let s = server(Backend::Sqlite).expect("server");
     let journey = async {
         c.goto(&format!("{}/", s.base)).await?;
         let q = c.find(Locator::Id("q")).await?;
@@ -101,6 +106,128 @@ async fn search_submit_and_open_a_lot_in_chromium() {
         let h1 = c.wait().for_element(Locator::Id("lot-title")).await?;
         assert_eq!(h1.text().await?, title);
         assert!(c.current_url().await?.path().starts_with("/lots/"));
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    let _ = c.close().await;
+    journey.expect("browser journey");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_save_a_search_and_read_messages_in_chromium() {
+    let Some((c, _driver, _profile)) = browser().await else {
+        return;
+    };
+    let h =
+        crate::harness::Harness::start_with(Backend::Sqlite, time::OffsetDateTime::now_utc(), true)
+            .await
+            .expect("server");
+    let phone = "13700000077";
+    let journey = async {
+        // Sign up with an SMS code (the development outbox has it).
+        c.goto(&h.url("/account/sign-in")).await?;
+        c.find(Locator::Id("phone")).await?.send_keys(phone).await?;
+        c.find(Locator::Css("#phone-form button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        let code_field = c.wait().for_element(Locator::Id("code")).await?;
+        code_field.send_keys(&h.last_code(phone).await).await?;
+        c.find(Locator::Id("accept_policy")).await?.click().await?;
+        c.find(Locator::Css("#code-form button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        c.wait().for_element(Locator::Id("nickname-form")).await?;
+        // Search, then save the search as a 选房条件.
+        c.goto(&h.url("/")).await?;
+        c.find(Locator::Id("q"))
+            .await?
+            .send_keys("佛山 住宅")
+            .await?;
+        c.find(Locator::Id("price_max"))
+            .await?
+            .send_keys("300")
+            .await?;
+        c.find(Locator::Css("form.search button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        c.wait().for_element(Locator::Id("save-search")).await?;
+        let name = c.find(Locator::Id("save-name")).await?;
+        name.clear().await?;
+        name.send_keys("佛山三百万以内").await?;
+        c.find(Locator::Css("#save-search button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        let table = c.wait().for_element(Locator::Id("searches")).await?;
+        assert_eq!(c.current_url().await?.path(), "/account/searches");
+        let text = table.text().await?;
+        assert!(text.contains("佛山三百万以内"), "{text}");
+        assert!(text.contains("提醒中"), "{text}");
+        // Follow the first lot of the search.
+        c.goto(&h.url("/?q=%E4%BD%9B%E5%B1%B1")).await?;
+        c.find(Locator::Css("li.lot a.title"))
+            .await?
+            .click()
+            .await?;
+        c.wait()
+            .for_element(Locator::Id("follow-button"))
+            .await?
+            .click()
+            .await?;
+        let b = c.wait().for_element(Locator::Id("follow-button")).await?;
+        assert!(b.text().await?.contains("已关注"));
+        // A message arrives: the header counts it; the message centre shows it and marks it read.
+        let aid = h
+            .store
+            .account_by_phone_index(
+                &h.privacy
+                    .keys()
+                    .blind_index()
+                    .phone(&anjia_privacy::pi::Phone::parse(phone).unwrap()),
+            )
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        h.store
+            .insert_system_message(
+                &aid,
+                anjia_store::alerts::MessageCategory::System,
+                &anjia_store::alerts::NewMessage {
+                    title: "欢迎使用选房条件",
+                    body: "有符合条件的新标的时，会在这里提醒您。",
+                    link: Some("/account/searches"),
+                },
+                h.clock.now(),
+            )
+            .await
+            .unwrap();
+        c.goto(&h.url("/")).await?;
+        let badge = c.find(Locator::Id("unread-count")).await?;
+        assert_eq!(badge.text().await?, "1");
+        c.find(Locator::Id("messages-link")).await?.click().await?;
+        let list = c.wait().for_element(Locator::Id("messages")).await?;
+        assert!(list.text().await?.contains("欢迎使用选房条件"));
+        assert_eq!(
+            c.find(Locator::Id("inbox-unread")).await?.text().await?,
+            "1"
+        );
+        c.find(Locator::Css("#messages form button[type=submit]"))
+            .await?
+            .click()
+            .await?;
+        c.wait().for_element(Locator::Id("inbox-unread")).await?;
+        assert_eq!(
+            c.find(Locator::Id("inbox-unread")).await?.text().await?,
+            "0"
+        );
+        assert!(
+            c.find(Locator::Id("unread-count")).await.is_err(),
+            "no badge when all read"
+        );
         Ok::<_, fantoccini::error::CmdError>(())
     }
     .await;

@@ -96,6 +96,16 @@ impl Harness {
     /// Starts a server on `backend` with the clock at `start` (`None` when PostgreSQL is not
     /// reachable outside CI).
     pub async fn start(backend: Backend, start: OffsetDateTime) -> Option<Harness> {
+        Harness::start_with(backend, start, false).await
+    }
+
+    /// As [`Harness::start`], with the 31 lots of the bundled Foshan file imported (stored and
+    /// indexed) when `lots` is true.
+    pub async fn start_with(
+        backend: Backend,
+        start: OffsetDateTime,
+        lots: bool,
+    ) -> Option<Harness> {
         let (store, g1) = fresh_store(backend).await?;
         let (vault, g2) = fresh_vault(backend).await?;
         let clock = TestClock::new(start);
@@ -107,6 +117,17 @@ impl Harness {
             .expect("privacy opens");
         let dir = tempfile::tempdir().expect("temp dir");
         let index = SearchIndex::open_or_create(&dir.path().join("index")).expect("index");
+        if lots {
+            anjia::import_file(
+                &store,
+                &index,
+                anjia_ingest::ImportKind::AliListJson,
+                &crate::support::data_dir().join("auctions/ali_sf_item_list_foshan_2019-07.json"),
+                false,
+            )
+            .await
+            .expect("the Foshan file imports");
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -244,6 +265,19 @@ impl Harness {
             bearer,
             cookie,
         }
+    }
+
+    /// The account id of a signed-in user (found by the number's blind index, as the service
+    /// does).
+    pub async fn account_id(&self, user: &User) -> String {
+        let p = Phone::parse(&user.phone).expect("phone");
+        let index = self.privacy.keys().blind_index().phone(&p);
+        self.store
+            .account_by_phone_index(&index)
+            .await
+            .expect("store")
+            .expect("the account exists")
+            .id
     }
 
     /// The CSRF token of the signed-in page `path` (hidden field `csrf`).
