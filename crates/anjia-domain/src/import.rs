@@ -34,6 +34,10 @@ pub struct ImportSummary {
     pub rejected: BTreeMap<String, u64>,
     /// Ids of postings inserted or updated (the search index must be brought in step with these).
     pub changed_ids: Vec<i64>,
+    /// Change events (new lot, next round, price or status changed) this import stored for the
+    /// alerts (`lot_events`); 0 when nothing changed, e.g. when the same file is imported again.
+    #[serde(default)]
+    pub events_created: u64,
 }
 
 impl ImportSummary {

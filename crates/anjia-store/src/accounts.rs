@@ -66,7 +66,7 @@ pub const OAUTH_INTENTS: [&str; 2] = ["login", "link"];
 pub const VERIFICATION_STATUSES: [&str; 2] = ["verified", "mismatch"];
 
 /// `<redacted>` for a present value, `None` for an absent one: Debug output without the value.
-struct Redacted(bool);
+pub(crate) struct Redacted(pub(crate) bool);
 
 impl fmt::Debug for Redacted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -75,7 +75,7 @@ impl fmt::Debug for Redacted {
 }
 
 /// Debug output of a ciphertext: its length only.
-struct Sealed(Option<usize>);
+pub(crate) struct Sealed(Option<usize>);
 
 impl fmt::Debug for Sealed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -90,7 +90,7 @@ fn sealed(b: &[u8]) -> Sealed {
     Sealed(Some(b.len()))
 }
 
-fn sealed_opt(b: &Option<Vec<u8>>) -> Sealed {
+pub(crate) fn sealed_opt(b: &Option<Vec<u8>>) -> Sealed {
     Sealed(b.as_ref().map(Vec::len))
 }
 

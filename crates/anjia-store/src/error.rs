@@ -69,6 +69,24 @@ pub enum StoreError {
         /// Column at fault.
         column: &'static str,
     },
+    /// A per-account limit would be exceeded (`alerts::MAX_SAVED_SEARCHES_PER_ACCOUNT`,
+    /// `alerts::MAX_FOLLOWS_PER_ACCOUNT`); nothing was stored.
+    #[error("limit reached: at most {limit} {what} per account")]
+    LimitReached {
+        /// What is limited, e.g. `saved searches`.
+        what: &'static str,
+        /// The limit.
+        limit: u32,
+    },
+    /// An argument the store refuses before writing (the message names the argument and the
+    /// rule, never the value).
+    #[error("invalid {argument}: {problem}")]
+    InvalidArgument {
+        /// The argument at fault, e.g. `name`.
+        argument: &'static str,
+        /// What is wrong with it, e.g. `is longer than 40 characters`.
+        problem: &'static str,
+    },
     /// A value could not be serialised for storage.
     #[error("cannot serialise {what} for storage: {message}")]
     Serialize {

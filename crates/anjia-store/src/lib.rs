@@ -18,8 +18,12 @@
 //!   analytics): see [`privacy`]. The key vault is a separate database: see [`KeyVault`].
 //! * Account tables (accounts, SMS codes and outbox, sessions, OAuth requests and links, real-name
 //!   verification, guardian consent): see [`accounts`].
+//! * Alert tables (saved searches, follows, browsing history, change events `lot_events`,
+//!   notifications, deliveries, messages, notification settings, the e-mail outbox): see
+//!   [`alerts`]. [`Store::import`] writes the change events.
 
 pub mod accounts;
+pub mod alerts;
 mod error;
 pub mod keys;
 pub mod privacy;
@@ -32,6 +36,13 @@ pub mod vault;
 pub use accounts::{
     AccountRow, GuardianConsentRow, IdentityVerificationRow, OAuthLinkRow, OAuthStateRow,
     SessionRow, SmsCodeRow,
+};
+pub use alerts::{
+    BrowsingRow, Channel, Channels, DeliveryRow, DeliveryStatus, DueDelivery, EmailOutboxRow,
+    EventDetail, EventKind, FollowRow, FollowedStart, Frequency, LotEventRow, MatchCommit,
+    MessageCategory, MessageQuery, MessageRow, NewDelivery, NewLotEvent, NewMessage,
+    NewNotification, NewSavedSearch, NotificationRow, NotificationSettings, SavedSearchRow,
+    SavedSearchUpdate, SavedSearchesVersion,
 };
 pub use error::StoreError;
 pub use privacy::{
@@ -208,6 +219,16 @@ impl Store {
     /// `progress` is called with the number of postings processed so far, after every chunk of
     /// 500. The returned summary's `changed_ids` lists inserted and updated postings, each once.
     ///
+    /// Change detection (issue 7, `docs/ALERTS-DESIGN.md` "Events"): in the same transaction the
+    /// import stores a `lot_events` row per change — `new_lot` for an inserted posting whose
+    /// asset had no posting, `next_round` for one whose asset's latest round so far is earlier
+    /// (`Round::ALL` order; postings inserted earlier in the same file count; the same round on
+    /// another platform, or an earlier round imported late, is no event), `price_changed`
+    /// when an update changes a known start price, `status_changed` when it changes the stored
+    /// status — each skipped when its dedupe key is stored already. Unchanged postings create no
+    /// event, so importing the same file again creates none; `events_created` counts them. An
+    /// update that changes only the round creates no event.
+    ///
     /// # Errors
     /// [`StoreError::Constraint`] when a posting breaks a constraint (e.g. a price whose
     /// `low <= value <= high` invariant does not hold, negative money), [`StoreError::Database`]
@@ -234,6 +255,7 @@ impl Store {
             updated = summary.updated,
             unchanged = summary.unchanged,
             rejected = summary.rejected_total(),
+            events = summary.events_created,
             "import committed"
         );
         Ok(summary)

@@ -3,6 +3,7 @@
 // `$N` placeholders, which both drivers accept; dynamic SQL goes through `QueryBuilder`, which
 // writes each backend's own placeholders.
 
+use crate::alerts::{EventDetail, EventKind, dedupe_key};
 use crate::keys::{content_hash, link_key};
 use crate::rows::{
     ImportRunRow, N_WRITE, PostingRow, ProvenanceRow, Val, WRITE_COLUMNS, posting_columns,
@@ -10,7 +11,7 @@ use crate::rows::{
 };
 use crate::utc::Utc;
 use crate::{ImportRun, Provenance, StoreError};
-use anjia_domain::{ImportSummary, NewPosting, Platform, Posting, Rejection};
+use anjia_domain::{ImportSummary, NewPosting, Platform, Posting, Rejection, Round};
 use sqlx::types::Json;
 use sqlx::{Pool, QueryBuilder, Transaction};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -189,6 +190,42 @@ pub(crate) async fn like_search(
 
 type Key = (Platform, String);
 
+/// A stored posting as the import compares it: found in the database or written by this run.
+#[derive(Clone)]
+struct Known {
+    id: i64,
+    hash: String,
+    asset_id: i64,
+    /// Stored `start_price_fen`.
+    price_fen: Option<i64>,
+    /// Stored `stored_status` code.
+    status: Option<String>,
+}
+
+/// A posting of an asset, for telling a new lot from the next round of a known one.
+#[derive(Clone, Copy)]
+struct Member {
+    posting_id: i64,
+    round: Round,
+    price_fen: Option<i64>,
+}
+
+/// Position of a round in [`Round::ALL`] (一拍 < 二拍 < 三拍 < 变卖 < 重新拍卖).
+fn round_rank(r: Round) -> usize {
+    Round::ALL
+        .iter()
+        .position(|x| *x == r)
+        .unwrap_or(usize::MAX)
+}
+
+/// A change event found by the import, written with the chunk.
+struct Change {
+    posting_id: i64,
+    asset_id: i64,
+    kind: EventKind,
+    detail: EventDetail,
+}
+
 /// What an import decided for one posting of a chunk.
 struct Planned<'a> {
     posting: &'a NewPosting,
@@ -235,9 +272,11 @@ pub(crate) async fn import(
     .await
     .map_err(|e| StoreError::db("import: record run", e))?;
 
-    // Postings stored so far in this run or found in the database: key → (id, content hash).
-    let mut known: HashMap<Key, (i64, String)> = HashMap::new();
+    // Postings stored so far in this run or found in the database.
+    let mut known: HashMap<Key, Known> = HashMap::new();
     let mut assets: HashMap<String, i64> = HashMap::new();
+    // The postings of every asset an insert of this run touched (as of now): asset id → members.
+    let mut members: HashMap<i64, Vec<Member>> = HashMap::new();
     let mut changed: Vec<i64> = Vec::new();
     let mut done: u64 = 0;
 
@@ -265,14 +304,14 @@ pub(crate) async fn import(
                 continue;
             }
             match known.get(&key) {
-                Some((_, old)) if *old == hash => summary.unchanged += 1,
-                Some((id, _)) => {
+                Some(k) if k.hash == hash => summary.unchanged += 1,
+                Some(k) => {
                     summary.updated += 1;
                     planned_at.insert(key, plan.len());
                     plan.push(Planned {
                         posting: p,
                         hash,
-                        id: Some(*id),
+                        id: Some(k.id),
                     });
                 }
                 None => {
@@ -289,6 +328,14 @@ pub(crate) async fn import(
 
         let link_keys: Vec<String> = plan.iter().map(|p| link_key(p.posting)).collect();
         link_assets(&mut tx, &link_keys, now, &mut assets).await?;
+        // Before this chunk's inserts: which postings the assets of the inserts already have.
+        let insert_assets: Vec<i64> = plan
+            .iter()
+            .zip(&link_keys)
+            .filter(|(p, _)| p.id.is_none())
+            .map(|(_, k)| assets[k])
+            .collect();
+        load_members(&mut tx, &insert_assets, &mut members).await?;
 
         // Inserts: one multi-row statement.
         let inserts: Vec<(usize, &Planned<'_>)> = plan
@@ -371,13 +418,111 @@ pub(crate) async fn import(
         }
 
         write_provenance(&mut tx, run_id, &stored).await?;
+
+        // Change events, in input order: inserts (new lot or next round), then updates (price,
+        // status) compared with the state before this chunk.
+        let mut changes: Vec<Change> = Vec::new();
+        let mut inserted_ids: HashMap<(&str, &str), i64> = HashMap::new();
         for (id, p) in &stored {
-            known.insert(
-                (p.posting.platform, p.posting.source_item_id.clone()),
-                (*id, p.hash.clone()),
-            );
-            changed.push(*id);
+            if p.id.is_none() {
+                inserted_ids.insert(
+                    (
+                        p.posting.platform.as_str(),
+                        p.posting.source_item_id.as_str(),
+                    ),
+                    *id,
+                );
+            }
         }
+        for (p, k) in plan.iter().zip(&link_keys) {
+            let asset_id = assets[k];
+            let new = p.posting;
+            let price_fen = new.start_price.as_ref().map(|v| v.value.fen());
+            match p.id {
+                None => {
+                    let posting_id =
+                        inserted_ids[&(new.platform.as_str(), new.source_item_id.as_str())];
+                    let list = members.entry(asset_id).or_default();
+                    changes.extend(insert_change(posting_id, asset_id, new, list));
+                    list.push(Member {
+                        posting_id,
+                        round: new.round,
+                        price_fen,
+                    });
+                    known.insert(
+                        (new.platform, new.source_item_id.clone()),
+                        Known {
+                            id: posting_id,
+                            hash: p.hash.clone(),
+                            asset_id,
+                            price_fen,
+                            status: new.stored_status.map(|s| s.as_str().to_string()),
+                        },
+                    );
+                }
+                Some(posting_id) => {
+                    let key = (new.platform, new.source_item_id.clone());
+                    let Some(old) = known.get(&key).cloned() else {
+                        continue;
+                    };
+                    if let (Some(o), Some(n)) = (old.price_fen, price_fen)
+                        && o != n
+                    {
+                        changes.push(Change {
+                            posting_id,
+                            asset_id,
+                            kind: EventKind::PriceChanged,
+                            detail: EventDetail {
+                                old_price_fen: Some(o),
+                                new_price_fen: Some(n),
+                                ..EventDetail::default()
+                            },
+                        });
+                    }
+                    let new_status = new.stored_status.map(|s| s.as_str().to_string());
+                    if old.status != new_status {
+                        changes.push(Change {
+                            posting_id,
+                            asset_id,
+                            kind: EventKind::StatusChanged,
+                            detail: EventDetail {
+                                old_status: old.status.clone(),
+                                new_status: new_status.clone(),
+                                ..EventDetail::default()
+                            },
+                        });
+                    }
+                    known.insert(
+                        key,
+                        Known {
+                            id: posting_id,
+                            hash: p.hash.clone(),
+                            asset_id,
+                            price_fen,
+                            status: new_status,
+                        },
+                    );
+                    // Keep the loaded postings of the assets in step with the update (its round
+                    // or price may have changed, or its asset if the address did).
+                    if old.asset_id != asset_id
+                        && let Some(list) = members.get_mut(&old.asset_id)
+                    {
+                        list.retain(|m| m.posting_id != posting_id);
+                    }
+                    if let Some(list) = members.get_mut(&asset_id) {
+                        list.retain(|m| m.posting_id != posting_id);
+                        list.push(Member {
+                            posting_id,
+                            round: new.round,
+                            price_fen,
+                        });
+                    }
+                }
+            }
+        }
+        summary.events_created += write_events(&mut tx, &changes, now).await?;
+
+        changed.extend(stored.iter().map(|(id, _)| *id));
 
         done += chunk.len() as u64;
         progress(done);
@@ -425,11 +570,14 @@ pub(crate) async fn import(
     Ok(summary)
 }
 
+/// id, source_item_id, content_hash, asset_id, start_price_fen, stored_status.
+type ExistingTuple = (i64, String, String, i64, Option<i64>, Option<String>);
+
 /// Adds to `known` the postings of `chunk` already stored and not yet known.
 async fn lookup_existing(
     tx: &mut Transaction<'static, Db>,
     chunk: &[NewPosting],
-    known: &mut HashMap<Key, (i64, String)>,
+    known: &mut HashMap<Key, Known>,
 ) -> Result<(), StoreError> {
     // Grouped by platform so that the lookup uses the (platform, source_item_id) unique index.
     let mut wanted: BTreeMap<Platform, HashSet<&str>> = BTreeMap::new();
@@ -443,7 +591,8 @@ async fn lookup_existing(
     }
     for (platform, items) in wanted {
         let mut qb = QueryBuilder::<Db>::new(
-            "SELECT id, source_item_id, content_hash FROM postings WHERE platform = ",
+            "SELECT id, source_item_id, content_hash, asset_id, start_price_fen, stored_status \
+             FROM postings WHERE platform = ",
         );
         qb.push_bind(platform.as_str());
         qb.push(" AND source_item_id IN (");
@@ -452,18 +601,143 @@ async fn lookup_existing(
             sep.push_bind(*s);
         }
         qb.push(")");
-        let rows: Vec<(i64, String, String)> = qb
+        let rows: Vec<ExistingTuple> = qb
             .build_query_as()
             .fetch_all(&mut **tx)
             .await
             .map_err(|e| StoreError::db("import: look up existing postings", e))?;
-        for (id, source_item_id, hash) in rows {
-            known
-                .entry((platform, source_item_id))
-                .or_insert((id, hash));
+        for (id, source_item_id, hash, asset_id, price_fen, status) in rows {
+            known.entry((platform, source_item_id)).or_insert(Known {
+                id,
+                hash,
+                asset_id,
+                price_fen,
+                status,
+            });
         }
     }
     Ok(())
+}
+
+/// Loads into `members` the stored postings of the assets not loaded yet.
+async fn load_members(
+    tx: &mut Transaction<'static, Db>,
+    asset_ids: &[i64],
+    members: &mut HashMap<i64, Vec<Member>>,
+) -> Result<(), StoreError> {
+    let mut missing: Vec<i64> = asset_ids
+        .iter()
+        .copied()
+        .filter(|a| !members.contains_key(a))
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    for chunk in missing.chunks(NARROW_CHUNK) {
+        for a in chunk {
+            members.insert(*a, Vec::new());
+        }
+        let mut qb = QueryBuilder::<Db>::new(
+            "SELECT asset_id, id, round, start_price_fen FROM postings WHERE asset_id IN (",
+        );
+        let mut sep = qb.separated(", ");
+        for a in chunk {
+            sep.push_bind(*a);
+        }
+        qb.push(")");
+        let rows: Vec<(i64, i64, String, Option<i64>)> = qb
+            .build_query_as()
+            .fetch_all(&mut **tx)
+            .await
+            .map_err(|e| StoreError::db("import: read postings of assets", e))?;
+        for (asset_id, posting_id, round, price_fen) in rows {
+            let round = Round::parse(&round).ok_or(StoreError::CorruptRow {
+                table: "postings",
+                id: posting_id,
+                column: "round",
+            })?;
+            members.entry(asset_id).or_default().push(Member {
+                posting_id,
+                round,
+                price_fen,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The event of an inserted posting given the other postings its asset had: `new_lot` when there
+/// were none; `next_round` when the latest round among them (in [`Round::ALL`] order) is earlier
+/// than the new posting's — that posting is the previous one; nothing otherwise: the same round
+/// on another platform was announced with its first posting, and an earlier round imported after
+/// a later one is history, not news.
+fn insert_change(
+    posting_id: i64,
+    asset_id: i64,
+    new: &NewPosting,
+    others: &[Member],
+) -> Option<Change> {
+    let price_fen = new.start_price.as_ref().map(|v| v.value.fen());
+    let rank = round_rank(new.round);
+    let latest = others
+        .iter()
+        .max_by_key(|m| (round_rank(m.round), m.posting_id));
+    let new_round = Some(new.round.as_str().to_string());
+    match latest {
+        Some(prev) if round_rank(prev.round) < rank => Some(Change {
+            posting_id,
+            asset_id,
+            kind: EventKind::NextRound,
+            detail: EventDetail {
+                old_price_fen: prev.price_fen,
+                new_price_fen: price_fen,
+                old_round: Some(prev.round.as_str().to_string()),
+                new_round,
+                previous_posting_id: Some(prev.posting_id),
+                ..EventDetail::default()
+            },
+        }),
+        None => Some(Change {
+            posting_id,
+            asset_id,
+            kind: EventKind::NewLot,
+            detail: EventDetail {
+                new_price_fen: price_fen,
+                new_round,
+                ..EventDetail::default()
+            },
+        }),
+        Some(_) => None,
+    }
+}
+
+/// Stores the events (an event whose dedupe key exists is skipped) and returns how many were new.
+async fn write_events(
+    tx: &mut Transaction<'static, Db>,
+    changes: &[Change],
+    now: Utc,
+) -> Result<u64, StoreError> {
+    let mut created = 0;
+    for chunk in changes.chunks(NARROW_CHUNK) {
+        let mut qb = QueryBuilder::<Db>::new(
+            "INSERT INTO lot_events (posting_id, asset_id, kind, detail, dedupe_key, created_at) ",
+        );
+        qb.push_values(chunk, |mut b, c| {
+            b.push_bind(c.posting_id)
+                .push_bind(c.asset_id)
+                .push_bind(c.kind.as_str())
+                .push_bind(Json(&c.detail))
+                .push_bind(dedupe_key(c.kind, c.posting_id, &c.detail))
+                .push_bind(now);
+        });
+        qb.push(" ON CONFLICT (dedupe_key) DO NOTHING");
+        let done = qb
+            .build()
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| StoreError::db("import: write change events", e))?;
+        created += done.rows_affected();
+    }
+    Ok(created)
 }
 
 /// Makes sure an asset exists for each link key and records its id in `assets`.
