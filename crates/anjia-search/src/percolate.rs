@@ -10,13 +10,18 @@
 //! `percolator_agrees_with_search` checks this against the index).
 //!
 //! Each compiled search is filed under one *anchor*: the rarest of its required keys — a jieba word, a
-//! CJK bigram of a text term, a region code at any level, a property type, a round — where a condition
-//! with several accepted values (`住宅` or `商业`; an ambiguous `朝阳区`) is one key set, filed under
-//! each of its keys. Rarity is the share of postings carrying the key in a sample ([`KeyStats`]; by
-//! default the bundled real list). Searches without any key (only price, discount, area, date or
-//! status bounds) go to a catch-all list. [`Percolator::matches`] computes the posting's keys once,
-//! gathers the searches filed under them plus the catch-all list, and checks each candidate's full
-//! criteria in memory.
+//! CJK bigram of a text term, a region code at any level, a property type, a round, a quarter-octave
+//! start-price bucket — where a condition with several accepted values (`住宅` or `商业`; an ambiguous
+//! `朝阳区`; the price buckets a price band covers) is one key set, filed under each of its keys.
+//! Rarity is the share of postings carrying the key in a sample ([`KeyStats`]; by default the bundled
+//! real list). Searches without any key (only discount, area, date or status bounds) go to a
+//! catch-all list. [`Percolator::matches`] computes the posting's keys once, gathers the searches
+//! filed under them plus the catch-all list, and checks each candidate's full criteria in memory.
+//! The searches are stored ordered by anchor, so the candidates of one key are read from memory in
+//! order (random access into 100,000 searches made cache misses the main cost).
+//!
+//! Benchmark (`benches/percolate.rs`): 100,000 saved searches × 1,000 events in 0.2–0.3 s on the
+//! 2-core development machine under load (docs/PERFORMANCE.md).
 
 use crate::collect::{STATUS_SLOTS, status_slot};
 use crate::interpret::interpret;
@@ -48,6 +53,20 @@ enum Key {
     Type(u8),
     /// Ordinal in [`Round::ALL`].
     Round(u8),
+    /// [`price_bucket`] of the start price (postings with a start price only).
+    Price(u16),
+}
+
+/// Quarter-octave bucket of a start price in fen (≥ 0): 0–3 for 0–3 fen, then `4·⌊log2⌋ + the two
+/// bits after the leading one`. Non-decreasing in `fen`, so every price in `lo..=hi` lies in a
+/// bucket of `price_bucket(lo)..=price_bucket(hi)`.
+fn price_bucket(fen: i64) -> u16 {
+    let f = fen.max(0) as u64;
+    if f < 4 {
+        return f as u16;
+    }
+    let e = 63 - f.leading_zeros();
+    (4 * e + ((f >> (e - 2)) & 3) as u32) as u16
 }
 
 /// The texts the index analyses for a posting (title, address, community, seller), non-empty ones.
@@ -62,6 +81,14 @@ fn texts(p: &Posting) -> impl Iterator<Item = &str> {
     .into_iter()
     .flatten()
     .filter(|t| !t.is_empty())
+}
+
+/// The start price as the index stores it: fen (negative clamped to 0), -1 when unknown.
+fn index_price(p: &Posting) -> i64 {
+    p.data
+        .start_price
+        .as_ref()
+        .map_or(-1, |p| p.value.fen().max(0))
 }
 
 /// Calls `f` with every key of a posting (with repetitions).
@@ -87,6 +114,10 @@ fn for_each_key(p: &Posting, analyzer: &mut TextAnalyzer, mut f: impl FnMut(Key)
         ordinal(PropertyType::ALL, &p.data.property_type) as u8
     ));
     f(Key::Round(ordinal(Round::ALL, &p.data.round) as u8));
+    let price = index_price(p);
+    if price >= 0 {
+        f(Key::Price(price_bucket(price)));
+    }
 }
 
 /// Share of postings carrying each key, estimated from a sample; decides which key of a saved search
@@ -129,31 +160,34 @@ impl KeyStats {
     }
 }
 
-/// One saved search, compiled.
-#[derive(Debug, Clone)]
+/// One saved search, compiled: every bound inclusive, an absent bound being the full range.
+#[derive(Debug, Clone, Copy)]
 struct Compiled {
+    price: (i64, i64),
+    start: (i64, i64),
+    discount: (u64, u64),
+    area: (u64, u64),
     id: i64,
-    /// Key ids that must all be present: the words of non-CJK terms, the bigrams of CJK terms, the
-    /// `region` parameter.
-    required: Box<[u32]>,
-    /// Region key ids of which one must be present (regions named in the text); empty = no condition.
-    any_region: Box<[u32]>,
+    /// Range in [`Percolator::pool`] of the key ids that must all be present: the words of non-CJK
+    /// terms, the bigrams of CJK terms, the `region` parameter.
+    required: (u32, u32),
+    /// Range in [`Percolator::pool`] of region key ids of which one must be present (regions named
+    /// in the text); empty = no condition.
+    any_region: (u32, u32),
     /// Bit masks over [`PropertyType::ALL`] ordinals: parameter and text (0 = no condition).
     types: [u16; 2],
     /// Bit masks over [`Round::ALL`] ordinals: parameter and text (0 = no condition).
     rounds: [u16; 2],
     /// Bit mask over status slots (0 = no condition).
     statuses: u16,
-    price: Option<(i64, i64)>,
-    discount: Option<(u64, u64)>,
-    area: Option<(u64, u64)>,
-    start: Option<(i64, i64)>,
 }
 
 /// What the index would hold for a posting, in the index's units.
 struct Lot {
-    /// Ids of the dictionary keys the posting carries, sorted, without repetitions.
+    /// Ids of the dictionary keys the posting carries, without repetitions.
     keys: Vec<u32>,
+    /// The same as a bit set over key ids.
+    bits: Vec<u64>,
     ptype: u16,
     round: u16,
     status: u64,
@@ -167,8 +201,9 @@ struct Lot {
 }
 
 impl Lot {
+    #[inline]
     fn has(&self, key: u32) -> bool {
-        self.keys.binary_search(&key).is_ok()
+        self.bits[(key / 64) as usize] & (1 << (key % 64)) != 0
     }
 }
 
@@ -193,13 +228,22 @@ pub struct PercolatorStats {
 
 /// Saved searches indexed for matching postings against them (see the module documentation).
 /// Immutable once built; `Send + Sync`.
+///
+/// Layout: `searches` is ordered by anchor, so the searches filed under one key are one contiguous
+/// range (`ranges`) and checking them reads memory in order; a search anchored on a set of keys
+/// lies in the range of the set's first key and is listed by index (`extra`) under the others.
+/// The catch-all searches are the last range.
 #[derive(Debug, Default)]
 pub struct Percolator {
     searches: Vec<Compiled>,
+    /// Key ids of the `required` and `any_region` conditions.
+    pool: Vec<u32>,
     dict: HashMap<Key, u32>,
-    /// Per key id: indexes into `searches` filed under the key.
-    anchors: Vec<Vec<u32>>,
-    catch_all: Vec<u32>,
+    /// Per key id: the range of `searches` anchored first on it.
+    ranges: Vec<(u32, u32)>,
+    /// Per key id: other searches anchored on it (sets of keys), by index.
+    extra: Vec<Vec<u32>>,
+    catch_all: (u32, u32),
     rejected: Vec<(i64, InvalidParam)>,
 }
 
@@ -218,6 +262,8 @@ impl Percolator {
         stats: &KeyStats,
     ) -> Percolator {
         let mut p = Percolator::default();
+        // (compiled search, anchor key ids; empty = catch-all)
+        let mut compiled: Vec<(Compiled, Vec<u32>)> = Vec::new();
         for (id, req) in searches {
             let req = SearchRequest {
                 sort: Default::default(),
@@ -229,21 +275,56 @@ impl Percolator {
                 p.rejected.push((id, e));
                 continue;
             }
-            p.add(id, &req, stats);
+            compiled.push(p.compile(id, &req, stats));
         }
+        // Lay the searches out by first anchor key, catch-all last.
+        compiled.sort_by_key(|(_, anchor)| anchor.first().copied().unwrap_or(u32::MAX));
+        let n_keys = p.dict.len();
+        p.ranges = vec![(0, 0); n_keys];
+        p.extra = vec![Vec::new(); n_keys];
+        p.searches.reserve(compiled.len());
+        let mut catch_all_start = None;
+        for (i, (c, anchor)) in compiled.into_iter().enumerate() {
+            let i = i as u32;
+            match anchor.split_first() {
+                Some((first, rest)) => {
+                    let r = &mut p.ranges[*first as usize];
+                    if r.1 == 0 {
+                        *r = (i, i + 1);
+                    } else {
+                        r.1 = i + 1;
+                    }
+                    for k in rest {
+                        p.extra[*k as usize].push(i);
+                    }
+                }
+                None => {
+                    catch_all_start.get_or_insert(i);
+                }
+            }
+            p.searches.push(c);
+        }
+        let n = p.searches.len() as u32;
+        p.catch_all = (catch_all_start.unwrap_or(n), n);
         p
     }
 
     fn key_id(&mut self, k: Key) -> u32 {
         let next = self.dict.len() as u32;
-        let id = *self.dict.entry(k).or_insert(next);
-        if id == next {
-            self.anchors.push(Vec::new());
-        }
-        id
+        *self.dict.entry(k).or_insert(next)
     }
 
-    fn add(&mut self, id: i64, req: &SearchRequest, stats: &KeyStats) {
+    fn pooled(&mut self, keys: Vec<Key>) -> (u32, u32) {
+        let start = self.pool.len() as u32;
+        let mut ids: Vec<u32> = keys.into_iter().map(|k| self.key_id(k)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        self.pool.extend(ids);
+        (start, self.pool.len() as u32)
+    }
+
+    /// The compiled search and the key ids of its anchor (empty: catch-all).
+    fn compile(&mut self, id: i64, req: &SearchRequest, stats: &KeyStats) -> (Compiled, Vec<u32>) {
         let interp = req.q.as_deref().map(interpret).unwrap_or_default();
         // Alternatives for the anchor: each a set of keys of which a matching posting has one.
         let mut options: Vec<Vec<Key>> = Vec::new();
@@ -288,6 +369,14 @@ impl Percolator {
                 );
             }
         }
+        let price = price_bounds(req);
+        if let Some((lo, hi)) = price {
+            options.push(
+                (price_bucket(lo)..=price_bucket(hi))
+                    .map(Key::Price)
+                    .collect(),
+            );
+        }
         let anchor = options
             .into_iter()
             .map(|set| {
@@ -295,19 +384,19 @@ impl Percolator {
                 (cost, set)
             })
             .min_by(|a, b| a.0.total_cmp(&b.0))
-            .map(|(_, set)| set);
-
-        let mut required: Vec<u32> = required_keys.into_iter().map(|k| self.key_id(k)).collect();
-        required.sort_unstable();
-        required.dedup();
-        let any_region: Vec<u32> = any_region_keys
-            .into_iter()
-            .map(|k| self.key_id(k))
-            .collect();
+            .map(|(_, set)| set)
+            .unwrap_or_default();
+        let anchor: Vec<u32> = anchor.into_iter().map(|k| self.key_id(k)).collect();
+        let full_f = (0, u64::MAX);
+        let keys = |b: Option<(f64, f64)>| b.map_or(full_f, |(lo, hi)| (f64_key(lo), f64_key(hi)));
         let compiled = Compiled {
+            price: price.unwrap_or((i64::MIN, i64::MAX)),
+            start: start_bounds(req).unwrap_or((i64::MIN, i64::MAX)),
+            discount: keys(discount_bounds(req)),
+            area: keys(area_bounds(req)),
             id,
-            required: required.into(),
-            any_region: any_region.into(),
+            required: self.pooled(required_keys),
+            any_region: self.pooled(any_region_keys),
             types: [
                 mask(PropertyType::ALL, &req.property_types),
                 mask(PropertyType::ALL, &interp.property_types),
@@ -322,24 +411,8 @@ impl Percolator {
                     .enumerate()
                     .fold(0u16, |m, (i, on)| m | (u16::from(*on) << i))
             }),
-            price: price_bounds(req),
-            discount: discount_bounds(req).map(|(lo, hi)| (f64_key(lo), f64_key(hi))),
-            area: area_bounds(req).map(|(lo, hi)| (f64_key(lo), f64_key(hi))),
-            start: start_bounds(req),
         };
-        let idx = self.searches.len() as u32;
-        self.searches.push(compiled);
-        match anchor {
-            Some(set) => {
-                for k in set {
-                    let kid = self.key_id(k) as usize;
-                    if self.anchors[kid].last() != Some(&idx) {
-                        self.anchors[kid].push(idx);
-                    }
-                }
-            }
-            None => self.catch_all.push(idx),
-        }
+        (compiled, anchor)
     }
 
     /// Number of compiled (valid) saved searches.
@@ -359,10 +432,11 @@ impl Percolator {
 
     /// Counts describing the build (for logs and benchmarks).
     pub fn stats(&self) -> PercolatorStats {
+        let catch_all = (self.catch_all.1 - self.catch_all.0) as usize;
         PercolatorStats {
             searches: self.searches.len(),
-            anchored: self.searches.len() - self.catch_all.len(),
-            catch_all: self.catch_all.len(),
+            anchored: self.searches.len() - catch_all,
+            catch_all,
             keys: self.dict.len(),
             rejected: self.rejected.len(),
         }
@@ -370,16 +444,20 @@ impl Percolator {
 
     fn lot(&self, p: &Posting, analyzer: &mut TextAnalyzer) -> Lot {
         let mut keys = Vec::new();
+        let mut bits = vec![0u64; self.dict.len().div_ceil(64)];
         for_each_key(p, analyzer, |k| {
-            if let Some(id) = self.dict.get(&k) {
-                keys.push(*id);
+            if let Some(&id) = self.dict.get(&k) {
+                let (w, b) = ((id / 64) as usize, 1u64 << (id % 64));
+                if bits[w] & b == 0 {
+                    bits[w] |= b;
+                    keys.push(id);
+                }
             }
         });
-        keys.sort_unstable();
-        keys.dedup();
         let d = &p.data;
         Lot {
             keys,
+            bits,
             ptype: 1 << ordinal(PropertyType::ALL, &d.property_type),
             round: 1 << ordinal(Round::ALL, &d.round),
             status: status_code(d.stored_status),
@@ -387,7 +465,7 @@ impl Percolator {
             start: d.auction_start.map_or(START_UNKNOWN, epoch_seconds),
             end: d.auction_end.map_or(END_UNKNOWN, epoch_seconds),
             listed: d.listed_on.map_or(LISTED_UNKNOWN, epoch_days),
-            price: d.start_price.as_ref().map_or(-1, |p| p.value.fen().max(0)),
+            price: index_price(p),
             discount: f64_key(d.discount().filter(|x| x.is_finite()).unwrap_or(-1.0)),
             area: f64_key(
                 d.building_area_m2
@@ -397,17 +475,19 @@ impl Percolator {
         }
     }
 
-    fn verify(c: &Compiled, lot: &Lot, now: Now) -> bool {
-        let in_range = |b: Option<(i64, i64)>, v: i64| b.is_none_or(|(lo, hi)| lo <= v && v <= hi);
-        let in_keys = |b: Option<(u64, u64)>, v: u64| b.is_none_or(|(lo, hi)| lo <= v && v <= hi);
+    #[inline]
+    fn verify(&self, c: &Compiled, lot: &Lot, now: Now) -> bool {
+        let within = |(lo, hi): (i64, i64), v: i64| lo <= v && v <= hi;
+        let within_f = |(lo, hi): (u64, u64), v: u64| lo <= v && v <= hi;
+        let pool = |(a, b): (u32, u32)| &self.pool[a as usize..b as usize];
         c.types.iter().all(|m| *m == 0 || m & lot.ptype != 0)
             && c.rounds.iter().all(|m| *m == 0 || m & lot.round != 0)
-            && in_range(c.price, lot.price)
-            && in_range(c.start, lot.start)
-            && in_keys(c.discount, lot.discount)
-            && in_keys(c.area, lot.area)
-            && c.required.iter().all(|k| lot.has(*k))
-            && (c.any_region.is_empty() || c.any_region.iter().any(|k| lot.has(*k)))
+            && within(c.price, lot.price)
+            && within(c.start, lot.start)
+            && within_f(c.discount, lot.discount)
+            && within_f(c.area, lot.area)
+            && pool(c.required).iter().all(|k| lot.has(*k))
+            && (c.any_region.0 == c.any_region.1 || pool(c.any_region).iter().any(|k| lot.has(*k)))
             && (c.statuses == 0 || {
                 let slot = status_slot(
                     lot.status,
@@ -428,7 +508,7 @@ impl Percolator {
         self.matches_with(posting, now, &mut jieba_analyzer())
     }
 
-    /// [`Percolator::matches`] for each posting of `postings`, in order.
+    /// [`Percolator::matches`] for each posting of `postings`, in order, on the calling thread.
     pub fn matches_many(&self, postings: &[Posting], now: OffsetDateTime) -> Vec<Vec<i64>> {
         let mut analyzer = jieba_analyzer();
         postings
@@ -459,18 +539,27 @@ impl Percolator {
         }
         let lot = self.lot(posting, analyzer);
         let now = Now::new(now);
-        let mut cands: Vec<u32> = self.catch_all.clone();
+        let mut out = Vec::new();
+        let mut check = |range: (u32, u32)| {
+            for c in &self.searches[range.0 as usize..range.1 as usize] {
+                if self.verify(c, &lot, now) {
+                    out.push(c.id);
+                }
+            }
+        };
         for k in &lot.keys {
-            cands.extend_from_slice(&self.anchors[*k as usize]);
+            check(self.ranges[*k as usize]);
         }
-        cands.sort_unstable();
-        cands.dedup();
-        let mut out: Vec<i64> = cands
-            .into_iter()
-            .map(|i| &self.searches[i as usize])
-            .filter(|c| Self::verify(c, &lot, now))
-            .map(|c| c.id)
-            .collect();
+        check(self.catch_all);
+        for k in &lot.keys {
+            for i in &self.extra[*k as usize] {
+                let c = &self.searches[*i as usize];
+                if self.verify(c, &lot, now) {
+                    out.push(c.id);
+                }
+            }
+        }
+        // A search anchored on a set of keys is reached once per key of the set the posting has.
         out.sort_unstable();
         out.dedup();
         out

@@ -55,27 +55,30 @@ fn chaoyang_residential_under_two_million() {
                 ..SearchRequest::default()
             },
         ),
+        (
+            5,
+            SearchRequest {
+                discount_min: Some(0.0),
+                ..SearchRequest::default()
+            },
+        ),
     ];
     let p = Percolator::build([(1, saved)].into_iter().chain(others));
-    assert_eq!(p.len(), 4);
+    assert_eq!(p.len(), 5);
+    // Only the discount-only search has no key to be filed under.
     assert_eq!(p.stats().catch_all, 1, "{:?}", p.stats());
     let now = synth::REFERENCE_TIME;
+    let res = PropertyType::Residential;
     let a = lot(
         10,
         "北京市朝阳区望京西园3区1号楼住宅",
         110105,
-        PropertyType::Residential,
+        res,
         1_500_000,
     );
-    assert_eq!(p.matches(&a, now), vec![1, 2, 4]);
-    let dear = lot(
-        11,
-        "北京市朝阳区某小区住宅",
-        110105,
-        PropertyType::Residential,
-        2_500_000,
-    );
-    assert_eq!(p.matches(&dear, now), vec![4]);
+    assert_eq!(p.matches(&a, now), vec![1, 2, 4, 5]);
+    let dear = lot(11, "北京市朝阳区某小区住宅", 110105, res, 2_500_000);
+    assert_eq!(p.matches(&dear, now), vec![4, 5]);
     let shop = lot(
         12,
         "北京市朝阳区某商铺",
@@ -83,16 +86,14 @@ fn chaoyang_residential_under_two_million() {
         PropertyType::Commercial,
         900_000,
     );
-    assert!(p.matches(&shop, now).is_empty());
+    assert_eq!(p.matches(&shop, now), vec![5]);
     // 朝阳区 alone is ambiguous: Changchun's 朝阳区 matches too.
-    let changchun = lot(
-        13,
-        "长春市朝阳区住宅",
-        220104,
-        PropertyType::Residential,
-        500_000,
-    );
-    assert_eq!(p.matches(&changchun, now), vec![1]);
+    let changchun = lot(13, "长春市朝阳区住宅", 220104, res, 500_000);
+    assert_eq!(p.matches(&changchun, now), vec![1, 5]);
+    // Without a start price (and so without a discount) only the text search matches.
+    let mut unpriced = a.clone();
+    unpriced.data.start_price = None;
+    assert_eq!(p.matches(&unpriced, now), vec![2]);
 }
 
 #[test]
@@ -410,4 +411,25 @@ fn agreement_covers_matches_and_text() {
             "{r:?}"
         );
     }
+}
+
+#[test]
+fn price_buckets_are_monotone() {
+    let mut v: Vec<i64> = (0..20_000i64)
+        .map(|i| i * 7_919 % 100_000_007)
+        .chain((0..63).map(|e| 1i64 << e))
+        .chain((1..63).map(|e| (1i64 << e) - 1))
+        .chain([i64::MAX, 0, 1, 2, 3, 4, 5])
+        .collect();
+    v.sort_unstable();
+    assert!(
+        v.windows(2)
+            .all(|w| price_bucket(w[0]) <= price_bucket(w[1]))
+    );
+    assert_eq!(price_bucket(-5), 0);
+    assert_eq!(price_bucket(3), 3);
+    assert_eq!(price_bucket(4), 8);
+    assert_eq!(price_bucket(7), 11);
+    assert_eq!(price_bucket(8), 12);
+    assert_eq!(price_bucket(i64::MAX), 4 * 62 + 3);
 }

@@ -50,16 +50,21 @@ pub struct AppState {
     pub verifier: Arc<dyn accounts::verification::VerificationProvider>,
     /// Accounts: sign-in, sessions, profile (issue 3).
     pub accounts: accounts::Accounts,
+    /// Saved searches, alerts and the message centre (issue 7).
+    pub alerts: alerts::Alerts,
 }
 
 impl AppState {
-    /// State with the system clock and the accounts service with its default configuration and
-    /// the development SMS gateway (see [`AppState::with_accounts`]).
+    /// State with the system clock, the accounts service with its default configuration and
+    /// the development SMS gateway (see [`AppState::with_accounts`]), and the alerts service with
+    /// the development SMS and e-mail outboxes (see [`AppState::with_alerts`]).
     pub fn new(store: Store, index: SearchIndex, privacy: Privacy) -> AppState {
         let accounts = accounts::Accounts::with_dev_outbox(
             privacy.clone(),
             accounts::AccountsConfig::default(),
         );
+        let alerts =
+            alerts::Alerts::with_dev_outboxes(privacy.clone(), alerts::AlertsConfig::default());
         AppState {
             store,
             index,
@@ -68,7 +73,14 @@ impl AppState {
             oauth: accounts::oauth::OAuthProviders::default(),
             verifier: Arc::new(accounts::verification::SandboxVerifier),
             accounts,
+            alerts,
         }
+    }
+
+    /// The same state with another alerts service (gateways, public URL, fail point).
+    pub fn with_alerts(mut self, alerts: alerts::Alerts) -> AppState {
+        self.alerts = alerts;
+        self
     }
 
     /// The same state with these linked-login providers.

@@ -367,6 +367,20 @@ pub trait SmsGateway: Send + Sync + 'static {
 
     /// Sends `text` to `to`.
     fn send<'a>(&'a self, to: &'a Phone, text: &'a str) -> BoxFuture<'a, Result<(), SmsError>>;
+
+    /// Sends an alert (issue 7) for outbox delivery `delivery_id`: a repeated call with the same
+    /// id must not send a second message. A production gateway overrides this and passes the id
+    /// to the provider as its idempotency key (e.g. `OutId`); this default, which only calls
+    /// [`SmsGateway::send`], cannot tell a retry from a first attempt.
+    fn send_for_delivery<'a>(
+        &'a self,
+        to: &'a Phone,
+        text: &'a str,
+        delivery_id: i64,
+    ) -> BoxFuture<'a, Result<(), SmsError>> {
+        let _ = delivery_id;
+        self.send(to, text)
+    }
 }
 
 /// The development gateway: every message goes into the `sms_outbox` table under the number's
@@ -394,6 +408,24 @@ impl SmsGateway for DevOutboxGateway {
             self.privacy
                 .store()
                 .insert_sms_outbox(&index, text, self.privacy.now())
+                .await
+                .map(|_| ())
+                .map_err(|_| SmsError("the development outbox could not be written".into()))
+        })
+    }
+
+    /// Writes the message with its delivery id (UNIQUE): a repeated attempt writes nothing.
+    fn send_for_delivery<'a>(
+        &'a self,
+        to: &'a Phone,
+        text: &'a str,
+        delivery_id: i64,
+    ) -> BoxFuture<'a, Result<(), SmsError>> {
+        Box::pin(async move {
+            let index = self.privacy.keys().blind_index().phone(to);
+            self.privacy
+                .store()
+                .insert_sms_outbox_for_delivery(&index, text, delivery_id, self.privacy.now())
                 .await
                 .map(|_| ())
                 .map_err(|_| SmsError("the development outbox could not be written".into()))

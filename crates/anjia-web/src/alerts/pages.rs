@@ -1166,25 +1166,26 @@ pub async fn unsubscribe_get(
     page(&p, StatusCode::OK)
 }
 
-/// `POST /unsubscribe/{token}`: switches the saved search off (RFC 8058 one-click: a mail
-/// client posts `List-Unsubscribe=One-Click` without a session; the token is the proof).
+/// `POST /unsubscribe/{token}`: switches the saved search off through
+/// [`super::Alerts::unsubscribe`] (RFC 8058 one-click: a mail client posts
+/// `List-Unsubscribe=One-Click` without a session; the token is the proof).
 pub async fn unsubscribe_post(
     State(state): State<AppState>,
     current: CurrentAccount,
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
-    let row = match token_target(&state, &token).await {
-        Ok(r) => r,
-        Err(AppError::InvalidUnsubscribeToken) => return Err(unsubscribe_refused()),
-        Err(e) => return Err(PageError(e)),
+    let id = match state.alerts.unsubscribe(&token).await {
+        Ok(Some(id)) => id,
+        Ok(None) | Err(super::UnsubscribeError::InvalidToken(_)) => {
+            return Err(unsubscribe_refused());
+        }
+        Err(super::UnsubscribeError::Store(e)) => return Err(PageError(AppError::Store(e))),
     };
-    if !state
+    let row = state
         .store
-        .deactivate_saved_search_by_nonce(row.id, &row.unsubscribe_nonce, (state.clock)())
+        .saved_search_by_id(id)
         .await?
-    {
-        return Err(unsubscribe_refused());
-    }
+        .ok_or_else(unsubscribe_refused)?;
     let p = UnsubscribePage {
         nav: HeaderNav::of(&state, current.0.as_ref()).await,
         csrf: None,
