@@ -96,9 +96,7 @@ fn bad_param_zh(b: &BadParam) -> String {
         "price_min" if b.reason.contains("price_max") => {
             "起拍价下限不能高于上限，这样的条件不会匹配任何标的。".to_string()
         }
-        "discount_min" | "discount_max"
-            if b.reason.contains("between") || b.reason.contains("0") =>
-        {
+        "discount_min" | "discount_max" => {
             "折扣率是起拍价 ÷ 评估价（例如 0.7 表示七折），须在 0 到 10 之间，且下限不高于上限。"
                 .to_string()
         }
