@@ -72,7 +72,7 @@ pub fn accounts_for(
 }
 
 /// The alerts service for this configuration: the development SMS and e-mail outboxes, links
-/// under `public_url`, and the fail point named by `ANJIA_FAILPOINT` (crash tests only).
+/// under `public_url`, and the fail point named by `ANJIA_TEST_FAILPOINT` (crash tests only).
 pub fn alerts_for(config: &Config, privacy: &anjia_web::Privacy) -> anjia_web::alerts::Alerts {
     anjia_web::alerts::Alerts::with_dev_outboxes(
         privacy.clone(),

@@ -7,6 +7,7 @@
 mod support;
 
 mod accounts;
+mod alerts;
 mod api;
 mod authz;
 mod browser;
