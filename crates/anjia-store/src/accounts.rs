@@ -488,8 +488,9 @@ impl Store {
         dispatch!(self, reset_password_failures(id))
     }
 
-    /// Deletes an account row; by cascade its sessions, OAuth requests and links, verification and
-    /// guardian consent go too. The subject and its key stay (cancellation shreds them
+    /// Deletes an account row; by cascade its sessions, OAuth requests and links, verification,
+    /// guardian consent and alert data (saved searches, follows, browsing history, notifications,
+    /// deliveries, messages, notification settings) go too. The subject and its key stay (cancellation shreds them
     /// separately). `true` when it existed.
     ///
     /// # Errors

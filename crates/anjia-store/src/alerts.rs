@@ -824,6 +824,38 @@ impl fmt::Debug for EmailOutboxRow {
     }
 }
 
+/// What [`Store::erase_alert_data`] deleted, per table (PRV-26: deletion is counted per store).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AlertDataErased {
+    /// `saved_searches` rows.
+    pub saved_searches: u64,
+    /// `follows` rows.
+    pub follows: u64,
+    /// `browsing_history` rows.
+    pub browsing_history: u64,
+    /// `deliveries` rows (of notifications and of system messages).
+    pub deliveries: u64,
+    /// `notifications` rows.
+    pub notifications: u64,
+    /// `messages` rows.
+    pub messages: u64,
+    /// `notification_settings` rows (0 or 1).
+    pub notification_settings: u64,
+}
+
+impl AlertDataErased {
+    /// Rows deleted in all.
+    pub fn total(&self) -> u64 {
+        self.saved_searches
+            + self.follows
+            + self.browsing_history
+            + self.deliveries
+            + self.notifications
+            + self.messages
+            + self.notification_settings
+    }
+}
+
 /// Checks a saved-search name: 1 to 40 characters, not blank.
 fn check_name(name: &str) -> Result<(), StoreError> {
     if name.trim().is_empty() {
@@ -1591,6 +1623,20 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<(), StoreError> {
         dispatch!(self, put_notification_settings(account_id, s, now))
+    }
+
+    // ---- erasure -------------------------------------------------------------------------------
+
+    /// Deletes every alert row of an account in one transaction — saved searches, follows,
+    /// browsing history, deliveries, notifications, messages and settings — and returns the
+    /// counts. Deleting the account row does the same by cascade; this is for a cancellation or
+    /// erasure that keeps the account row (issue 5). The development outboxes are not touched
+    /// (they hold no account id and expire in 24 h).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] (nothing deleted).
+    pub async fn erase_alert_data(&self, account_id: &str) -> Result<AlertDataErased, StoreError> {
+        dispatch!(self, erase_alert_data(account_id))
     }
 
     // ---- development outboxes ------------------------------------------------------------------

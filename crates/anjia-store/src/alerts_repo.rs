@@ -7,8 +7,8 @@
 
 use crate::StoreError;
 use crate::alerts::{
-    BrowsingRow, Channel, Channels, DeliveryRow, DeliveryStatus, DueDelivery, EmailOutboxRow,
-    EventDetail, EventKind, FollowRow, FollowedStart, Frequency, LotEventRow,
+    AlertDataErased, BrowsingRow, Channel, Channels, DeliveryRow, DeliveryStatus, DueDelivery,
+    EmailOutboxRow, EventDetail, EventKind, FollowRow, FollowedStart, Frequency, LotEventRow,
     MAX_FOLLOWS_PER_ACCOUNT, MAX_SAVED_SEARCHES_PER_ACCOUNT, MatchCommit, MessageCategory,
     MessageQuery, MessageRow, NewDelivery, NewLotEvent, NewMessage, NewNotification,
     NewSavedSearch, NotificationRow, NotificationSettings, SavedSearchRow, SavedSearchUpdate,
@@ -1605,4 +1605,36 @@ pub(crate) async fn insert_sms_outbox_for_delivery(
             .await
             .map_err(|e| StoreError::db(op, e)),
     }
+}
+
+// ---- erasure -------------------------------------------------------------------------------
+
+pub(crate) async fn erase_alert_data(
+    pool: &Pool<Db>,
+    account_id: &str,
+) -> Result<AlertDataErased, StoreError> {
+    let op = "erase alert data";
+    let mut tx = begin_write(pool).await?;
+    let mut out = AlertDataErased::default();
+    // Children first, so that each count is this table's own rows (not cascades).
+    for (table, count) in [
+        ("deliveries", &mut out.deliveries),
+        ("messages", &mut out.messages),
+        ("notifications", &mut out.notifications),
+        ("saved_searches", &mut out.saved_searches),
+        ("follows", &mut out.follows),
+        ("browsing_history", &mut out.browsing_history),
+        ("notification_settings", &mut out.notification_settings),
+    ] {
+        // `table` is one of the literals above: safe to splice.
+        let sql = format!("DELETE FROM {table} WHERE account_id = $1");
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| StoreError::db(op, e))?;
+        *count = done.rows_affected();
+    }
+    tx.commit().await.map_err(|e| StoreError::db(op, e))?;
+    Ok(out)
 }

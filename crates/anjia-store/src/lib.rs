@@ -38,9 +38,9 @@ pub use accounts::{
     SessionRow, SmsCodeRow,
 };
 pub use alerts::{
-    BrowsingRow, Channel, Channels, DeliveryRow, DeliveryStatus, DueDelivery, EmailOutboxRow,
-    EventDetail, EventKind, FollowRow, FollowedStart, Frequency, LotEventRow, MatchCommit,
-    MessageCategory, MessageQuery, MessageRow, NewDelivery, NewLotEvent, NewMessage,
+    AlertDataErased, BrowsingRow, Channel, Channels, DeliveryRow, DeliveryStatus, DueDelivery,
+    EmailOutboxRow, EventDetail, EventKind, FollowRow, FollowedStart, Frequency, LotEventRow,
+    MatchCommit, MessageCategory, MessageQuery, MessageRow, NewDelivery, NewLotEvent, NewMessage,
     NewNotification, NewSavedSearch, NotificationRow, NotificationSettings, SavedSearchRow,
     SavedSearchUpdate, SavedSearchesVersion,
 };

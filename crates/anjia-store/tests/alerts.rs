@@ -188,6 +188,7 @@ test_on_both_backends!(
     browsing_history_and_viewers,
     settings_defaults_and_outboxes,
     account_deletion_cascades,
+    limits_hold_under_concurrent_requests,
 );
 
 async fn import_detects_changes(store: Store) {
@@ -1482,4 +1483,106 @@ async fn account_deletion_cascades(store: Store) {
     // The other account's data stays.
     assert_eq!(store.count_messages(A2, false).await.unwrap(), 1);
     assert_eq!(store.due_deliveries(T0, 10).await.unwrap().len(), 1);
+
+    // Erasure that keeps the account row (a cancellation that keeps it): counted per table.
+    store.follow(A2, posting_id, T0).await.unwrap();
+    store.record_view(A2, posting_id, T0).await.unwrap();
+    let e = store.erase_alert_data(A2).await.unwrap();
+    assert_eq!(
+        (
+            e.saved_searches,
+            e.follows,
+            e.browsing_history,
+            e.deliveries,
+            e.notifications,
+            e.messages,
+            e.notification_settings
+        ),
+        (0, 1, 1, 1, 1, 1, 0)
+    );
+    assert_eq!(e.total(), 5);
+    assert_eq!(store.count_messages(A2, false).await.unwrap(), 0);
+    assert!(store.due_deliveries(T0, 10).await.unwrap().is_empty());
+    assert!(store.follows_of(A2).await.unwrap().is_empty());
+    assert_eq!(store.erase_alert_data(A2).await.unwrap().total(), 0);
+    assert!(store.account(A2).await.unwrap().is_some());
+}
+
+async fn limits_hold_under_concurrent_requests(store: Store) {
+    with_account(&store, A1, '1').await;
+    let left = 5;
+    for i in 0..MAX_SAVED_SEARCHES_PER_ACCOUNT - left {
+        store
+            .create_saved_search(&new_search(A1, &format!("条件{i}")), T0)
+            .await
+            .unwrap();
+    }
+    // 20 creations at once, interleaved at every await (and on PostgreSQL on separate
+    // connections): exactly the 5 that fit succeed.
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .create_saved_search(&new_search(A1, &format!("并发{i}")), T0)
+                    .await
+            })
+        })
+        .collect();
+    let (mut ok, mut refused) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(StoreError::LimitReached { .. }) => refused += 1,
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    assert_eq!((ok, refused), (left, 20 - left));
+    assert_eq!(
+        store.count_saved_searches(A1).await.unwrap(),
+        i64::from(MAX_SAVED_SEARCHES_PER_ACCOUNT)
+    );
+
+    // The same for follows, from 498.
+    let ps: Vec<NewPosting> = (0..510)
+        .map(|i| {
+            posting(
+                &format!("q{i}"),
+                &format!("朝阳区团结湖{i}号"),
+                Round::First,
+                1_000_000,
+            )
+        })
+        .collect();
+    import(&store, &ps).await;
+    let ids: Vec<i64> = store
+        .postings_after(0, 10_000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    for id in &ids[..498] {
+        store.follow(A1, *id, T0).await.unwrap();
+    }
+    let tasks: Vec<_> = ids[498..]
+        .iter()
+        .map(|id| {
+            let (store, id) = (store.clone(), *id);
+            tokio::spawn(async move { store.follow(A1, id, T0).await })
+        })
+        .collect();
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(true) => ok += 1,
+            Err(StoreError::LimitReached { .. }) => {}
+            other => panic!("unexpected: {other:?}"),
+        }
+    }
+    assert_eq!(ok, 2);
+    assert_eq!(
+        store.follows_of(A1).await.unwrap().len(),
+        MAX_FOLLOWS_PER_ACCOUNT as usize
+    );
 }

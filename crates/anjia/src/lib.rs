@@ -71,6 +71,21 @@ pub fn accounts_for(
     )
 }
 
+/// The alerts service for this configuration: the development SMS and e-mail outboxes, links
+/// under `public_url`, and the fail point named by `ANJIA_TEST_FAILPOINT` (crash tests only).
+pub fn alerts_for(config: &Config, privacy: &anjia_web::Privacy) -> anjia_web::alerts::Alerts {
+    anjia_web::alerts::Alerts::with_dev_outboxes(
+        privacy.clone(),
+        anjia_web::alerts::AlertsConfig {
+            public_url: config.public_url.clone(),
+            failpoint: std::env::var(anjia_web::alerts::FAILPOINT_ENV)
+                .ok()
+                .filter(|v| !v.is_empty()),
+            ..anjia_web::alerts::AlertsConfig::default()
+        },
+    )
+}
+
 /// A URL with any password replaced by `***`, for messages and logs.
 pub fn redact_url(url: &str) -> String {
     match url.split_once("://") {

@@ -59,6 +59,16 @@ enum Command {
         #[command(subcommand)]
         command: SmsCommand,
     },
+    /// Saved-search alerts: run one pass now (the server runs one every 30 s).
+    Alerts {
+        #[command(subcommand)]
+        command: AlertsCommand,
+    },
+    /// The development e-mail gateway's outbox (the alerts it would have sent).
+    Email {
+        #[command(subcommand)]
+        command: EmailCommand,
+    },
     /// Write N synthetic lots drawn from the bundled titles' distributions as canonical JSON Lines
     /// (for load tests and benchmarks; see anjia_search::synth). Import them with `import jsonl`.
     Synth {
@@ -80,6 +90,26 @@ enum AuditCommand {
     Verify,
     /// Sign and store a checkpoint of the newest entry (e.g. before a backup).
     Checkpoint,
+}
+
+#[derive(Subcommand)]
+enum AlertsCommand {
+    /// One pass: starting-soon scan, matching of pending change events, delivery of due
+    /// notifications, daily digest; prints the counts.
+    Run,
+}
+
+#[derive(Subcommand)]
+enum EmailCommand {
+    /// Print the latest messages written for an address, newest first.
+    Outbox {
+        /// The e-mail address.
+        #[arg(long)]
+        to: String,
+        /// How many messages to print.
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -198,13 +228,19 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
                 "serving http://{addr}/"
             );
             let accounts = anjia::accounts_for(&cfg, &privacy);
+            let alerts = anjia::alerts_for(&cfg, &privacy);
+            // The alerts pass (starting-soon scan, matching, delivery, digest) every 30 s.
+            let background = alerts.spawn(anjia_web::alerts::DEFAULT_INTERVAL);
             let state = anjia_web::AppState::new(store, index, privacy)
                 .with_accounts(accounts)
+                .with_alerts(alerts)
                 .with_oauth(oauth);
-            anjia_web::serve(listener, state, async {
+            let served = anjia_web::serve(listener, state, async {
                 let _ = tokio::signal::ctrl_c().await;
             })
-            .await?;
+            .await;
+            background.abort();
+            served?;
         }
         Command::Migrate => {
             let store = anjia::open_store(&cfg).await?;
@@ -288,6 +324,36 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
             }
             for (_, body, at) in messages.into_iter().take(limit) {
                 println!("{}  {body}", anjia_domain::china_time::format_shanghai(at));
+            }
+        }
+        Command::Alerts {
+            command: AlertsCommand::Run,
+        } => {
+            let store = anjia::open_store(&cfg).await?;
+            let privacy = anjia::privacy::open_privacy(&cfg, &store, false).await?;
+            let report = anjia::alerts_for(&cfg, &privacy).run_once().await?;
+            println!("{report}");
+        }
+        Command::Email {
+            command: EmailCommand::Outbox { to, limit },
+        } => {
+            let Ok(to) = anjia_privacy::pi::Email::parse(&to) else {
+                anyhow::bail!("--to must be an e-mail address (name@example.com)");
+            };
+            let store = anjia::open_store(&cfg).await?;
+            let keys = anjia::privacy::load_keys(&cfg, false)?;
+            let index = keys.blind_index().email(&to);
+            let messages = store.email_outbox_for(&index).await?;
+            if messages.is_empty() {
+                println!("no messages for {to:?} in the development outbox");
+            }
+            for m in messages.into_iter().take(limit) {
+                println!(
+                    "{}  {}\n{}\n",
+                    anjia_domain::china_time::format_shanghai(m.created_at),
+                    m.subject,
+                    m.body
+                );
             }
         }
         Command::Export { output } => {

@@ -183,7 +183,8 @@ pub fn criteria_to_json(req: &SearchRequest) -> serde_json::Value {
 /// The stored criteria as a request (first page, relevance); `None` when the stored JSON is not
 /// a request any more (it was validated when saved, so this means a changed format).
 pub fn criteria_of(row: &SavedSearchRow) -> Option<SearchRequest> {
-    let mut req: SearchRequest = serde_json::from_value(row.criteria.clone()).ok()?;
+    // The engine's reading, so that the page shows exactly what is matched.
+    let mut req = super::engine::criteria_of(row)?;
     req.sort = Sort::Relevance;
     req.page = 1;
     req.per_page = DEFAULT_PER_PAGE;

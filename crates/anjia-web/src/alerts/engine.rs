@@ -130,14 +130,22 @@ pub fn criteria_of(row: &SavedSearchRow) -> Option<SearchRequest> {
 /// The end of quiet hours if `now` lies within them: quiet hours run from `start_minute` to
 /// `end_minute` (minutes of the day, Asia/Shanghai), across midnight when the start is later
 /// than the end; equal minutes mean no quiet hours. `None` outside quiet hours.
-pub fn quiet_until(now: OffsetDateTime, start_minute: i64, end_minute: i64) -> Option<OffsetDateTime> {
+pub fn quiet_until(
+    now: OffsetDateTime,
+    start_minute: i64,
+    end_minute: i64,
+) -> Option<OffsetDateTime> {
     let (s, e) = (start_minute.rem_euclid(1440), end_minute.rem_euclid(1440));
     if s == e {
         return None;
     }
     let local = now.to_offset(SHANGHAI);
     let m = i64::from(local.hour()) * 60 + i64::from(local.minute());
-    let inside = if s < e { s <= m && m < e } else { m >= s || m < e };
+    let inside = if s < e {
+        s <= m && m < e
+    } else {
+        m >= s || m < e
+    };
     if !inside {
         return None;
     }
@@ -182,10 +190,12 @@ pub fn event_label(kind: EventKind, detail: &EventDetail) -> String {
             ),
             _ => "调价".to_string(),
         },
-        EventKind::StatusChanged => match detail.new_status.as_deref().and_then(StoredStatus::parse) {
-            Some(s) => format!("状态变更：{}", s.label_zh()),
-            None => "状态变更".to_string(),
-        },
+        EventKind::StatusChanged => {
+            match detail.new_status.as_deref().and_then(StoredStatus::parse) {
+                Some(s) => format!("状态变更：{}", s.label_zh()),
+                None => "状态变更".to_string(),
+            }
+        }
         EventKind::StartingSoon => match detail
             .auction_start
             .and_then(|s| OffsetDateTime::from_unix_timestamp(s).ok())
@@ -327,11 +337,7 @@ impl Alerts {
             ..RunReport::default()
         };
         self.match_pending(&mut r).await?;
-        if self.inner.config.failpoint.as_deref() == Some("after-match") {
-            println!("FAILPOINT after-match");
-            let _ = std::io::stdout().flush();
-            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
-        }
+        self.failpoint("after-match").await;
         self.deliver_due(&mut r).await?;
         self.deliver_digests(&mut r).await?;
         tracing::info!(
@@ -349,6 +355,16 @@ impl Alerts {
             "alerts pass"
         );
         Ok(r)
+    }
+
+    /// With the configured fail point `name` (crash tests only, see [`super::FAILPOINT_ENV`]):
+    /// prints `FAILPOINT name` on standard output and sleeps for an hour, to be killed there.
+    async fn failpoint(&self, name: &str) {
+        if self.inner.config.failpoint.as_deref() == Some(name) {
+            println!("FAILPOINT {name}");
+            let _ = std::io::stdout().flush();
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        }
     }
 
     /// Runs [`Alerts::run_once`] every `every` until the task is dropped or aborted (the
@@ -451,6 +467,7 @@ impl Alerts {
             let set = self.search_set().await?;
             let notifications = self.match_batch(&set, &events).await?;
             let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
+            self.failpoint("before-commit").await;
             let c = self
                 .store()
                 .commit_matches(&ids, &notifications, self.now())
@@ -582,8 +599,11 @@ impl Alerts {
             for (account, mut why) in rec {
                 why.searches.sort_unstable();
                 why.searches.dedup();
-                let infos: Vec<&SearchInfo> =
-                    why.searches.iter().filter_map(|id| set.info.get(id)).collect();
+                let infos: Vec<&SearchInfo> = why
+                    .searches
+                    .iter()
+                    .filter_map(|id| set.info.get(id))
+                    .collect();
                 let names: Vec<&str> = infos.iter().map(|s| s.explain.as_str()).collect();
                 // A viewer who is told for another reason gets no "personalised" notification.
                 let personalised = why.viewed && why.searches.is_empty() && !why.follow;
@@ -718,11 +738,15 @@ impl Alerts {
             return Ok(Outcome::Sent(Channel::InApp));
         }
         // SMS / e-mail.
-        if let Some(reason) = self.external_gate(del, d.notification.as_ref(), cache).await? {
+        if let Some(reason) = self
+            .external_gate(del, d.notification.as_ref(), cache)
+            .await?
+        {
             return self.suppress(del.id, reason).await;
         }
         let settings = self.settings(&del.account_id, cache).await?;
-        if let Some(until) = quiet_until(now, settings.quiet_start_minute, settings.quiet_end_minute)
+        if let Some(until) =
+            quiet_until(now, settings.quiet_start_minute, settings.quiet_end_minute)
         {
             store
                 .reschedule_delivery(del.id, until, del.attempts, Some("quiet-hours"))
@@ -733,13 +757,18 @@ impl Alerts {
         if sent >= settings.daily_cap {
             return self.suppress(del.id, "daily-cap").await;
         }
-        let text = self.external_text(del, d.notification.as_ref(), cache).await?;
+        let text = self
+            .external_text(del, d.notification.as_ref(), cache)
+            .await?;
         let Some(text) = text else {
             return self.suppress(del.id, "no-content").await;
         };
         let result = self.send_external(del, &text, &settings).await?;
         match result {
             Ok(()) => {
+                if del.channel == Channel::Sms {
+                    self.failpoint("after-sms-send").await;
+                }
                 store.mark_delivery_sent(del.id, now).await?;
                 *cache.sent_today.entry(del.account_id.clone()).or_default() += 1;
                 Ok(Outcome::Sent(del.channel))
@@ -762,7 +791,12 @@ impl Alerts {
             return Ok(Outcome::Failed);
         }
         self.store()
-            .reschedule_delivery(del.id, self.now() + backoff(attempts), attempts, Some(reason))
+            .reschedule_delivery(
+                del.id,
+                self.now() + backoff(attempts),
+                attempts,
+                Some(reason),
+            )
             .await?;
         Ok(Outcome::Retried)
     }
@@ -774,7 +808,11 @@ impl Alerts {
         n: Option<&NotificationRow>,
         cache: &mut DeliveryCache,
     ) -> Result<Option<&'static str>, AlertsError> {
-        if !self.consent(&del.account_id, cache).await?.is_granted(&Purpose::Notifications) {
+        if !self
+            .consent(&del.account_id, cache)
+            .await?
+            .is_granted(&Purpose::Notifications)
+        {
             return Ok(Some("no-consent"));
         }
         if let Some(id) = n.and_then(|n| n.saved_search_id) {
@@ -831,7 +869,11 @@ impl Alerts {
     }
 
     /// SMS and e-mail sends of the account since the start of the Shanghai day.
-    async fn sent_today(&self, account: &str, cache: &mut DeliveryCache) -> Result<i64, AlertsError> {
+    async fn sent_today(
+        &self,
+        account: &str,
+        cache: &mut DeliveryCache,
+    ) -> Result<i64, AlertsError> {
         if let Some(n) = cache.sent_today.get(account) {
             return Ok(*n);
         }
@@ -860,15 +902,18 @@ impl Alerts {
     ) -> Result<Option<EmailMessage>, AlertsError> {
         if let Some(n) = n {
             let posting = cache.postings.get(&n.posting_id).cloned();
-            let title = posting
-                .as_ref()
-                .map_or_else(|| format!("标的 {}", n.posting_id), |p| p.data.title.clone());
+            let title = posting.as_ref().map_or_else(
+                || format!("标的 {}", n.posting_id),
+                |p| p.data.title.clone(),
+            );
             let mut unsubscribe = None;
             if let Some(id) = n.saved_search_id
                 && let Some(s) = self.saved_search(id, cache).await?
             {
-                unsubscribe =
-                    Some(self.absolute(&format!("/unsubscribe/{}", self.unsubscribe_token(id, &s.unsubscribe_nonce))));
+                unsubscribe = Some(self.absolute(&format!(
+                    "/unsubscribe/{}",
+                    self.unsubscribe_token(id, &s.unsubscribe_nonce)
+                )));
             }
             let lot = self.absolute(&format!("/lots/{}", n.posting_id));
             let subject = format!("【安家】{}：{}", short_kind(n.kind), truncate(&title, 60));
@@ -1015,12 +1060,19 @@ impl Alerts {
                 self.load_postings(&fresh, &mut cache).await?;
                 let mut groups: BTreeMap<String, Vec<DueDelivery>> = BTreeMap::new();
                 for d in fresh {
-                    groups.entry(d.delivery.account_id.clone()).or_default().push(d);
+                    groups
+                        .entry(d.delivery.account_id.clone())
+                        .or_default()
+                        .push(d);
                 }
                 for (account, group) in groups {
                     if let Err(e) = self.digest_one(ch, &account, &group, &mut cache, r).await {
                         r.errors += group.len() as u64;
-                        tracing::warn!(channel = ch.as_str(), kind = error_kind(&e), "digest left pending");
+                        tracing::warn!(
+                            channel = ch.as_str(),
+                            kind = error_kind(&e),
+                            "digest left pending"
+                        );
                     }
                 }
             }
@@ -1041,9 +1093,14 @@ impl Alerts {
         // Deliveries that may go out (consent, still subscribed, still on the channel).
         let mut items: Vec<&DueDelivery> = Vec::new();
         for d in group {
-            match self.external_gate(&d.delivery, d.notification.as_ref(), cache).await? {
+            match self
+                .external_gate(&d.delivery, d.notification.as_ref(), cache)
+                .await?
+            {
                 Some(reason) => {
-                    store.mark_delivery_suppressed(d.delivery.id, reason).await?;
+                    store
+                        .mark_delivery_suppressed(d.delivery.id, reason)
+                        .await?;
                     r.suppressed += 1;
                 }
                 None => items.push(d),
@@ -1053,10 +1110,17 @@ impl Alerts {
             return Ok(());
         };
         let settings = self.settings(account, cache).await?;
-        if let Some(until) = quiet_until(now, settings.quiet_start_minute, settings.quiet_end_minute) {
+        if let Some(until) =
+            quiet_until(now, settings.quiet_start_minute, settings.quiet_end_minute)
+        {
             for d in &items {
                 store
-                    .reschedule_delivery(d.delivery.id, until, d.delivery.attempts, Some("quiet-hours"))
+                    .reschedule_delivery(
+                        d.delivery.id,
+                        until,
+                        d.delivery.attempts,
+                        Some("quiet-hours"),
+                    )
                     .await?;
                 r.deferred += 1;
             }
@@ -1065,10 +1129,10 @@ impl Alerts {
         let mut body = format!("【安家】今日选房提醒 {} 条：\n", items.len());
         for d in items.iter().take(DIGEST_ITEMS) {
             if let Some(n) = &d.notification {
-                let title = cache
-                    .postings
-                    .get(&n.posting_id)
-                    .map_or_else(|| format!("标的 {}", n.posting_id), |p| p.data.title.clone());
+                let title = cache.postings.get(&n.posting_id).map_or_else(
+                    || format!("标的 {}", n.posting_id),
+                    |p| p.data.title.clone(),
+                );
                 body.push_str(&format!(
                     "· {}：{} {}\n",
                     n.explanation,
@@ -1078,7 +1142,10 @@ impl Alerts {
             }
         }
         if items.len() > DIGEST_ITEMS {
-            body.push_str(&format!("……另有 {} 条，请到消息中心查看。\n", items.len() - DIGEST_ITEMS));
+            body.push_str(&format!(
+                "……另有 {} 条，请到消息中心查看。\n",
+                items.len() - DIGEST_ITEMS
+            ));
         }
         let text = EmailMessage {
             subject: format!("【安家】今日选房提醒 {} 条", items.len()),
@@ -1096,7 +1163,9 @@ impl Alerts {
             }
             Err(reason) if reason != "gateway-error" => {
                 for d in &items {
-                    store.mark_delivery_suppressed(d.delivery.id, reason).await?;
+                    store
+                        .mark_delivery_suppressed(d.delivery.id, reason)
+                        .await?;
                     r.suppressed += 1;
                 }
             }
@@ -1207,7 +1276,10 @@ mod tests {
             new_status: Some("sold".into()),
             ..EventDetail::default()
         };
-        assert_eq!(event_label(EventKind::StatusChanged, &d), "状态变更：已成交");
+        assert_eq!(
+            event_label(EventKind::StatusChanged, &d),
+            "状态变更：已成交"
+        );
         let d = EventDetail {
             auction_start: Some(datetime!(2026-12-01 02:00 UTC).unix_timestamp()),
             ..EventDetail::default()
@@ -1228,7 +1300,9 @@ mod tests {
             explanation("新上架", &["A", "B"], true, false),
             "新上架 · 符合「A」「B」；您关注的标的"
         );
-        let many: Vec<String> = (0..100).map(|i| format!("很长的选房条件名称第{i}个")).collect();
+        let many: Vec<String> = (0..100)
+            .map(|i| format!("很长的选房条件名称第{i}个"))
+            .collect();
         let refs: Vec<&str> = many.iter().map(String::as_str).collect();
         let e = explanation("新上架", &refs, true, false);
         assert!(e.chars().count() <= 500, "{}", e.chars().count());

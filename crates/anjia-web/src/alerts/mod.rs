@@ -24,6 +24,8 @@
 //! Unsubscribe links ([`unsubscribe_token`], [`Alerts::unsubscribe`]) carry the saved search id,
 //! its nonce and an HMAC-SHA256 under the blind-index key.
 //!
+//! The user surfaces are [`api`] (JSON under `/api/v1/me/…`) and [`pages`] (zh-CN pages).
+//!
 //! Nothing here logs personal information: only counts and reason ids.
 
 pub mod api;
@@ -46,10 +48,13 @@ pub const DEFAULT_INTERVAL: std::time::Duration = std::time::Duration::from_secs
 pub const MATCH_BATCH: usize = 1_000;
 /// Attempts of an SMS/e-mail delivery before it is `failed`: 8 (back-off 1, 2, 4 … 60 min).
 pub const MAX_ATTEMPTS: i64 = 8;
-/// Environment variable naming a fail point, for the crash tests: with `after-match` a pass
-/// prints `FAILPOINT after-match` on standard output after committing its matches and then
-/// sleeps (the test kills the process there, between matching and delivery).
-pub const FAILPOINT_ENV: &str = "ANJIA_FAILPOINT";
+/// Environment variable naming a fail point, for the crash tests (a `TEST_` variable, so the
+/// configuration loader ignores it): a pass prints
+/// `FAILPOINT <name>` on standard output there and sleeps (the test kills the process):
+/// `before-commit` (a batch matched, its transaction not yet begun), `after-match` (every
+/// batch committed, nothing delivered yet) or `after-sms-send` (an SMS written by the gateway,
+/// its delivery not yet marked sent).
+pub const FAILPOINT_ENV: &str = "ANJIA_TEST_FAILPOINT";
 
 /// Configuration of the alerts service.
 #[derive(Debug, Clone)]

@@ -96,9 +96,7 @@ fn bad_param_zh(b: &BadParam) -> String {
         "price_min" if b.reason.contains("price_max") => {
             "起拍价下限不能高于上限，这样的条件不会匹配任何标的。".to_string()
         }
-        "discount_min" | "discount_max"
-            if b.reason.contains("between") || b.reason.contains("0") =>
-        {
+        "discount_min" | "discount_max" => {
             "折扣率是起拍价 ÷ 评估价（例如 0.7 表示七折），须在 0 到 10 之间，且下限不高于上限。"
                 .to_string()
         }
@@ -1166,25 +1164,26 @@ pub async fn unsubscribe_get(
     page(&p, StatusCode::OK)
 }
 
-/// `POST /unsubscribe/{token}`: switches the saved search off (RFC 8058 one-click: a mail
-/// client posts `List-Unsubscribe=One-Click` without a session; the token is the proof).
+/// `POST /unsubscribe/{token}`: switches the saved search off through
+/// [`super::Alerts::unsubscribe`] (RFC 8058 one-click: a mail client posts
+/// `List-Unsubscribe=One-Click` without a session; the token is the proof).
 pub async fn unsubscribe_post(
     State(state): State<AppState>,
     current: CurrentAccount,
     Path(token): Path<String>,
 ) -> Result<Response, PageError> {
-    let row = match token_target(&state, &token).await {
-        Ok(r) => r,
-        Err(AppError::InvalidUnsubscribeToken) => return Err(unsubscribe_refused()),
-        Err(e) => return Err(PageError(e)),
+    let id = match state.alerts.unsubscribe(&token).await {
+        Ok(Some(id)) => id,
+        Ok(None) | Err(super::UnsubscribeError::InvalidToken(_)) => {
+            return Err(unsubscribe_refused());
+        }
+        Err(super::UnsubscribeError::Store(e)) => return Err(PageError(AppError::Store(e))),
     };
-    if !state
+    let row = state
         .store
-        .deactivate_saved_search_by_nonce(row.id, &row.unsubscribe_nonce, (state.clock)())
+        .saved_search_by_id(id)
         .await?
-    {
-        return Err(unsubscribe_refused());
-    }
+        .ok_or_else(unsubscribe_refused)?;
     let p = UnsubscribePage {
         nav: HeaderNav::of(&state, current.0.as_ref()).await,
         csrf: None,

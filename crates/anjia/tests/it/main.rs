@@ -7,6 +7,7 @@
 mod support;
 
 mod accounts;
+mod alerts;
 mod alerts_web;
 mod api;
 mod authz;
