@@ -398,18 +398,35 @@ pub(crate) async fn followers_of(
     pool: &Pool<Db>,
     posting_ids: &[i64],
 ) -> Result<Vec<(i64, String)>, StoreError> {
+    accounts_by_ids(
+        pool,
+        "SELECT posting_id, account_id FROM follows WHERE posting_id IN ",
+        " ORDER BY posting_id, account_id",
+        posting_ids,
+        "list followers",
+    )
+    .await
+}
+
+/// `(id, account_id)` pairs of `select … IN (ids) order`, for ids de-duplicated and read in
+/// chunks of [`CHUNK`] (followers and viewers of lots or assets).
+async fn accounts_by_ids(
+    pool: &Pool<Db>,
+    select: &'static str,
+    order: &'static str,
+    ids: &[i64],
+    what: &'static str,
+) -> Result<Vec<(i64, String)>, StoreError> {
     let mut out = Vec::new();
-    for chunk in unique_sorted(posting_ids).chunks(CHUNK) {
-        let mut qb = QueryBuilder::<Db>::new(
-            "SELECT posting_id, account_id FROM follows WHERE posting_id IN ",
-        );
+    for chunk in unique_sorted(ids).chunks(CHUNK) {
+        let mut qb = QueryBuilder::<Db>::new(select);
         push_id_list(&mut qb, chunk);
-        qb.push(" ORDER BY posting_id, account_id");
+        qb.push(order);
         let rows: Vec<(i64, String)> = qb
             .build_query_as()
             .fetch_all(pool)
             .await
-            .map_err(|e| StoreError::db("list followers", e))?;
+            .map_err(|e| StoreError::db(what, e))?;
         out.extend(rows);
     }
     Ok(out)
@@ -530,43 +547,29 @@ pub(crate) async fn accounts_that_viewed(
     pool: &Pool<Db>,
     posting_ids: &[i64],
 ) -> Result<Vec<(i64, String)>, StoreError> {
-    let mut out = Vec::new();
-    for chunk in unique_sorted(posting_ids).chunks(CHUNK) {
-        let mut qb = QueryBuilder::<Db>::new(
-            "SELECT posting_id, account_id FROM browsing_history WHERE posting_id IN ",
-        );
-        push_id_list(&mut qb, chunk);
-        qb.push(" ORDER BY posting_id, account_id");
-        let rows: Vec<(i64, String)> = qb
-            .build_query_as()
-            .fetch_all(pool)
-            .await
-            .map_err(|e| StoreError::db("list viewers", e))?;
-        out.extend(rows);
-    }
-    Ok(out)
+    accounts_by_ids(
+        pool,
+        "SELECT posting_id, account_id FROM browsing_history WHERE posting_id IN ",
+        " ORDER BY posting_id, account_id",
+        posting_ids,
+        "list viewers",
+    )
+    .await
 }
 
 pub(crate) async fn accounts_that_viewed_assets(
     pool: &Pool<Db>,
     asset_ids: &[i64],
 ) -> Result<Vec<(i64, String)>, StoreError> {
-    let mut out = Vec::new();
-    for chunk in unique_sorted(asset_ids).chunks(CHUNK) {
-        let mut qb = QueryBuilder::<Db>::new(
-            "SELECT DISTINCT p.asset_id, b.account_id FROM browsing_history b \
-             JOIN postings p ON p.id = b.posting_id WHERE p.asset_id IN ",
-        );
-        push_id_list(&mut qb, chunk);
-        qb.push(" ORDER BY p.asset_id, b.account_id");
-        let rows: Vec<(i64, String)> = qb
-            .build_query_as()
-            .fetch_all(pool)
-            .await
-            .map_err(|e| StoreError::db("list viewers of assets", e))?;
-        out.extend(rows);
-    }
-    Ok(out)
+    accounts_by_ids(
+        pool,
+        "SELECT DISTINCT p.asset_id, b.account_id FROM browsing_history b \
+         JOIN postings p ON p.id = b.posting_id WHERE p.asset_id IN ",
+        " ORDER BY p.asset_id, b.account_id",
+        asset_ids,
+        "list viewers of assets",
+    )
+    .await
 }
 
 // ---- events --------------------------------------------------------------------------------
