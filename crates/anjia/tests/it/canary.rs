@@ -1326,6 +1326,67 @@ pub(crate) async fn run_account_journeys(t: AccountTarget<'_>) -> (Journey, Vec<
         )
         .await;
     }
+    // -- alerts (issue 7): an e-mail address made of the phone number (stored sealed, shown
+    // masked), and refused criteria and addresses carrying canaries (never echoed).
+    for (step, method, path, v) in [
+        (
+            "PUT notification-settings email=<phone>@example.com",
+            reqwest::Method::PUT,
+            "/api/v1/me/notification-settings",
+            json!({"email": format!("{PHONE}@example.com")}),
+        ),
+        (
+            "PUT notification-settings email=<name>@ (refused)",
+            reqwest::Method::PUT,
+            "/api/v1/me/notification-settings",
+            json!({"email": format!("{NAME}@")}),
+        ),
+        (
+            "POST saved-searches price_min=<phone> as text (refused)",
+            post.clone(),
+            "/api/v1/me/saved-searches",
+            json!({"criteria": {"price_min": PHONE}}),
+        ),
+        (
+            "POST saved-searches region=<phone> (refused)",
+            post.clone(),
+            "/api/v1/me/saved-searches",
+            json!({"criteria": {"region": PHONE}}),
+        ),
+        (
+            "POST saved-searches name=<id_number>×3 (refused: too long)",
+            post.clone(),
+            "/api/v1/me/saved-searches",
+            json!({"name": id.repeat(3), "criteria": {"q": "住宅"}}),
+        ),
+    ] {
+        j.send(
+            step,
+            false,
+            As::Nobody,
+            method,
+            path,
+            body(v),
+            std::slice::from_ref(&tok),
+        )
+        .await;
+    }
+    let (st, b, _) = j
+        .send(
+            "GET notification-settings (e-mail masked)",
+            false,
+            As::Nobody,
+            reqwest::Method::GET,
+            "/api/v1/me/notification-settings",
+            None,
+            std::slice::from_ref(&tok),
+        )
+        .await;
+    assert_eq!(st, 200, "notification settings: {b}");
+    assert!(
+        b.contains("1***@example.com"),
+        "the e-mail is shown masked: {b}"
+    );
     j.send(
         "DELETE /api/v1/me/sessions/<phone>",
         false,
