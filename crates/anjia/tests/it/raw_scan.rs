@@ -237,8 +237,11 @@ async fn sqlite_code_rows(
         .unwrap_or_else(|e| panic!("code scan of {table}: {e}"))
 }
 
-/// PostgreSQL: as [`pg_table_hits`], for codes with a regular expression (a code as a code, see
-/// [`sqlite_code_hits`]), over every table; `bytea` columns are scanned as their hex text.
+/// PostgreSQL: as [`pg_table_hits`], for codes, over every table. Text-like columns are matched
+/// with a regular expression (a code as a code, see [`sqlite_code_hits`]); `bytea` columns by an
+/// exact search for the code's ASCII bytes — their hex text would hold a random 6-digit run now and
+/// then (a ciphertext is random bytes: CI saw one such false finding in `search_history`), while a
+/// plaintext code stored in a `bytea` is exactly its bytes.
 async fn pg_code_hits(store: &Store, codes: &[String]) -> (u64, Vec<(String, usize, u64)>) {
     for c in codes {
         assert!(c.len() == 6 && c.bytes().all(|b| b.is_ascii_digit()));
@@ -248,11 +251,19 @@ async fn pg_code_hits(store: &Store, codes: &[String]) -> (u64, Vec<(String, usi
         .map(|c| format!("'(^|[^0-9.]){c}([^0-9]|$)'"))
         .collect::<Vec<_>>()
         .join(", ");
+    let raw = codes
+        .iter()
+        .map(|c| format!("'{c}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
         r#"DO $canary$
 DECLARE
   needles text[] := ARRAY[{arr}];
+  raw text[] := ARRAY[{raw}];
   r record;
+  c record;
+  cond text;
   n bigint;
   i int;
   tables int := 0;
@@ -262,10 +273,21 @@ BEGIN
            WHERE table_type = 'BASE TABLE'
              AND table_schema NOT IN ('pg_catalog', 'information_schema') LOOP
     tables := tables + 1;
+    cond := '';
+    FOR c IN SELECT column_name, data_type FROM information_schema.columns
+             WHERE table_schema = r.table_schema AND table_name = r.table_name LOOP
+      IF cond <> '' THEN cond := cond || ' OR '; END IF;
+      IF c.data_type = 'bytea' THEN
+        cond := cond || format('position(convert_to($2, ''UTF8'') in %I) > 0', c.column_name);
+      ELSE
+        cond := cond || format('%I::text ~ $1', c.column_name);
+      END IF;
+    END LOOP;
+    CONTINUE WHEN cond = '';
     FOR i IN 1 .. array_length(needles, 1) LOOP
-      EXECUTE format('SELECT count(*) FROM %I.%I t WHERE t::text ~ $1',
-                     r.table_schema, r.table_name)
-        INTO n USING needles[i];
+      EXECUTE format('SELECT count(*) FROM %I.%I WHERE %s',
+                     r.table_schema, r.table_name, cond)
+        INTO n USING needles[i], raw[i];
       IF n > 0 THEN
         hits := hits || format('%s.%s#%s:%s;', r.table_schema, r.table_name, i - 1, n);
       END IF;
