@@ -1433,8 +1433,10 @@ impl Store {
         )
     }
 
-    /// Number of deliveries of `channel` sent to the account at or after `since` (the daily cap:
-    /// pass the start of the Shanghai day).
+    /// Number of messages of `channel` sent to the account at or after `since` (the daily cap:
+    /// pass the start of the Shanghai day): each sent non-digest delivery counts once, and a digest
+    /// — all of whose deliveries are marked sent at the same instant — counts once however many
+    /// items it carried.
     ///
     /// # Errors
     /// [`StoreError::Database`].

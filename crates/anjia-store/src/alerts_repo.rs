@@ -1156,8 +1156,10 @@ pub(crate) async fn count_sent_since(
     channel: Channel,
     since: OffsetDateTime,
 ) -> Result<i64, StoreError> {
+    // A digest marks all its deliveries sent at one instant: it counts once.
     sqlx::query_scalar(
-        "SELECT count(*) FROM deliveries WHERE account_id = $1 AND channel = $2 \
+        "SELECT count(*) FILTER (WHERE NOT digest) + count(DISTINCT sent_at) FILTER (WHERE digest) \
+         FROM deliveries WHERE account_id = $1 AND channel = $2 \
          AND status = 'sent' AND sent_at >= $3",
     )
     .bind(account_id)

@@ -183,6 +183,7 @@ test_on_both_backends!(
     commit_matches_is_idempotent,
     commit_matches_is_all_or_nothing,
     delivery_lifecycle,
+    a_digest_counts_once_against_the_daily_cap,
     messages_idempotent_and_owner_checked,
     follows_limit_and_starting_soon_window,
     browsing_history_and_viewers,
@@ -872,6 +873,57 @@ async fn delivery_lifecycle(store: Store) {
     assert_eq!(store.delete_matched_events_before(cutoff).await.unwrap(), 1);
     assert!(store.notifications_of(A1, 10).await.unwrap().is_empty());
     assert_eq!(store.event(ev).await.unwrap(), None);
+}
+
+/// The daily cap counts messages, not items: a digest's deliveries are all marked sent at one
+/// instant and count once; non-digest deliveries count one each.
+async fn a_digest_counts_once_against_the_daily_cap(store: Store) {
+    with_account(&store, A1, '1').await;
+    import(
+        &store,
+        &[
+            posting("c1", "朝阳区望京1号", Round::First, 1_800_000),
+            posting("c2", "朝阳区望京2号", Round::First, 1_900_000),
+            posting("c3", "朝阳区望京3号", Round::First, 2_000_000),
+        ],
+    )
+    .await;
+    let events: Vec<i64> = pending(&store).await.iter().map(|e| e.id).collect();
+    assert_eq!(events.len(), 3);
+    let digest = NewDelivery {
+        channel: Channel::Email,
+        digest: true,
+        next_attempt_at: T0,
+    };
+    let ns = vec![
+        notification(A1, events[0], vec![digest]),
+        notification(A1, events[1], vec![digest]),
+        notification(A1, events[2], vec![delivery(Channel::Email, T0)]),
+    ];
+    store.commit_matches(&events, &ns, T0).await.unwrap();
+    let due = store
+        .due_digest_deliveries(T0, Some(A1), Channel::Email, 100)
+        .await
+        .unwrap();
+    assert_eq!(due.len(), 2);
+    assert_eq!(store.count_sent_since(A1, Channel::Email, T0).await.unwrap(), 0);
+    // One digest carrying two items.
+    for d in &due {
+        assert!(store.mark_delivery_sent(d.delivery.id, T0).await.unwrap());
+    }
+    assert_eq!(store.count_sent_since(A1, Channel::Email, T0).await.unwrap(), 1);
+    // Plus one instant e-mail.
+    let instant = store.due_deliveries(T0, 100).await.unwrap();
+    let instant: Vec<_> = instant
+        .iter()
+        .filter(|d| d.delivery.channel == Channel::Email)
+        .collect();
+    assert_eq!(instant.len(), 1);
+    let later = T0 + Duration::minutes(5);
+    assert!(store.mark_delivery_sent(instant[0].delivery.id, later).await.unwrap());
+    assert_eq!(store.count_sent_since(A1, Channel::Email, T0).await.unwrap(), 2);
+    assert_eq!(store.count_sent_since(A1, Channel::Email, later).await.unwrap(), 1);
+    assert_eq!(store.count_sent_since(A1, Channel::Sms, T0).await.unwrap(), 0);
 }
 
 async fn messages_idempotent_and_owner_checked(store: Store) {
