@@ -151,10 +151,17 @@ pub(crate) async fn load_detail(state: &AppState, id: i64) -> Result<LotDetail, 
 )]
 pub async fn listing_detail(
     State(state): State<AppState>,
+    current: crate::accounts::CurrentAccount,
     Path(id): Path<String>,
 ) -> Result<Json<LotDetail>, AppError> {
     let id = parse_id(&id)?;
-    Ok(Json(load_detail(&state, id).await?))
+    let detail = load_detail(&state, id).await?;
+    // A signed-in caller's view goes into the browsing history, as on the lot page (only with
+    // consent `search_history`, PRV-18; a failure to record never fails the request).
+    if let Some(who) = &current.0 {
+        crate::alerts::api::record_view(&state, who.account(), id).await;
+    }
+    Ok(Json(detail))
 }
 
 /// Health: storage reachable, counts of stored and indexed lots.

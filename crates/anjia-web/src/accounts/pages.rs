@@ -675,11 +675,14 @@ pub struct ProfilePage {
     pub message: Option<String>,
     /// Why the last form was refused.
     pub error: Option<String>,
+    /// The header: message centre with the unread count.
+    pub nav: crate::alerts::pages::HeaderNav,
 }
 
 async fn profile_page(state: &AppState, who: &SignedIn) -> Result<ProfilePage, PageError> {
     let p = state.accounts.profile(who).await?;
     Ok(ProfilePage {
+        nav: crate::alerts::pages::HeaderNav::of(state, Some(who)).await,
         csrf: who.csrf().to_string(),
         phone_masked: p.phone_masked,
         nickname: p.nickname.unwrap_or_default(),
