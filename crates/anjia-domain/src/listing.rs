@@ -9,6 +9,9 @@ use crate::region::RegionCode;
 use serde::{Deserialize, Serialize};
 use time::{Date, Duration, OffsetDateTime};
 
+// Calendar dates in the canonical format and the API: `YYYY-MM-DD` (ISO 8601 calendar date).
+time::serde::format_description!(iso_date, Date, "[year]-[month]-[day]");
+
 macro_rules! str_enum {
     (
         $(#[$meta:meta])*
@@ -272,6 +275,7 @@ pub struct NewPosting {
     /// Link to the source page, if known.
     pub source_url: Option<String>,
     /// When the record was fetched from the source (UTC). For bundled files: the snapshot date.
+    #[serde(with = "time::serde::rfc3339")]
     pub fetched_at: OffsetDateTime,
     /// Importer that produced the record (`ali_list_json`, `sf_taobao_csv`, `jd_asset_json`,
     /// `taobao_asset_json`, `canonical_jsonl`).
@@ -310,10 +314,13 @@ pub struct NewPosting {
     /// Current price (当前价) when published.
     pub current_price: Option<Money>,
     /// Start of bidding (UTC).
+    #[serde(default, with = "time::serde::rfc3339::option")]
     pub auction_start: Option<OffsetDateTime>,
     /// Scheduled end of bidding (UTC).
+    #[serde(default, with = "time::serde::rfc3339::option")]
     pub auction_end: Option<OffsetDateTime>,
     /// Date the posting was listed (Asia/Shanghai calendar date).
+    #[serde(default, with = "iso_date::option")]
     pub listed_on: Option<Date>,
     /// Seller name: a court, administrator, bank or AMC (organisations only, never a person).
     pub seller_name: Option<String>,
@@ -344,8 +351,10 @@ pub struct Posting {
     #[serde(flatten)]
     pub data: NewPosting,
     /// First stored (UTC).
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// Last changed by an import (UTC).
+    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
 }
 

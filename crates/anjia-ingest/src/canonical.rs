@@ -96,3 +96,34 @@ pub(crate) fn parse(file: &str, bytes: &[u8], out: &mut ParsedFile) -> Result<()
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example line of `docs/CANONICAL-FORMAT.md` (times as RFC 3339 strings, the date as
+    /// `YYYY-MM-DD`, absent optional fields) is a valid posting, and writing it gives the same
+    /// string forms back.
+    #[test]
+    fn the_documented_example_reads_and_writes_the_documented_forms() {
+        let doc = include_str!("../../../docs/CANONICAL-FORMAT.md");
+        let line = doc
+            .lines()
+            .find(|l| l.starts_with("{\"platform\""))
+            .expect("example line in the document");
+        let p = read_line(line).expect("the documented example is a posting");
+        assert_eq!(
+            p.fetched_at,
+            time::macros::datetime!(2020-04-30 16:00 UTC)
+        );
+        assert_eq!(p.listed_on, Some(time::macros::date!(2020 - 05 - 01)));
+        assert_eq!(p.auction_start, None);
+        let mut out = Vec::new();
+        write_jsonl(&mut out, [&p]).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["fetched_at"], "2020-04-30T16:00:00Z");
+        assert_eq!(v["listed_on"], "2020-05-01");
+        assert_eq!(v["auction_start"], serde_json::Value::Null);
+        assert_eq!(read_line(std::str::from_utf8(&out).unwrap().trim()).unwrap(), p);
+    }
+}
