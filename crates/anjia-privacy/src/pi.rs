@@ -260,8 +260,13 @@ impl Email {
     /// Longest accepted address, in characters.
     pub const MAX_CHARS: usize = 254;
 
-    /// Checks the shape `local@domain` (both non-empty, no white space or control characters) and
-    /// lower-cases the domain.
+    /// Checks the shape of a mailbox address `local@domain` and lower-cases the domain. The rules
+    /// are RFC 5321/5322's dot-atom form (quoted local parts and address literals are refused, as
+    /// no mail provider's sign-up accepts them): exactly one `@`; a local part of at most 64
+    /// characters made of letters, digits, `!#$%&'*+-/=?^_`{|}~` and non-ASCII letters, with dots
+    /// only between them (no leading, trailing or doubled dot); a domain of at least two labels,
+    /// each 1–63 characters of letters, digits and `-` (not at either end), non-ASCII allowed
+    /// (internationalised domains). No white space or control characters anywhere.
     ///
     /// # Errors
     /// [`PiError::Empty`], [`PiError::TooLong`], [`PiError::NotAnEmail`].
@@ -280,8 +285,8 @@ impl Email {
         if t.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(PiError::NotAnEmail);
         }
-        match t.rsplit_once('@') {
-            Some((local, domain)) if !local.is_empty() && !domain.is_empty() => {
+        match t.split_once('@') {
+            Some((local, domain)) if email_local_ok(local) && email_domain_ok(domain) => {
                 let mut v = Zeroizing::new(String::with_capacity(t.len()));
                 v.push_str(local);
                 v.push('@');
@@ -291,6 +296,33 @@ impl Email {
             _ => Err(PiError::NotAnEmail),
         }
     }
+}
+
+/// The local part of a dot-atom address (see [`Email::parse`]).
+fn email_local_ok(local: &str) -> bool {
+    const SPECIALS: &str = "!#$%&'*+-/=?^_`{|}~";
+    !local.is_empty()
+        && local.chars().count() <= 64
+        && local.split('.').all(|atom| {
+            !atom.is_empty()
+                && atom
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || SPECIALS.contains(c) || (!c.is_ascii() && c.is_alphanumeric()))
+        })
+}
+
+/// The domain of an address (see [`Email::parse`]).
+fn email_domain_ok(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    labels.len() >= 2
+        && labels.iter().all(|l| {
+            let n = l.chars().count();
+            (1..=63).contains(&n)
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || (!c.is_ascii() && c.is_alphanumeric()))
+        })
 }
 
 pi_string!(
@@ -484,6 +516,35 @@ mod tests {
         assert_eq!(email.expose(), "Alice@example.com");
         assert_eq!(format!("{email:?}"), "Email(A***@example.com)");
         assert_eq!(Email::parse("nope"), Err(PiError::NotAnEmail));
+        // Shapes a newcomer got accepted, and other malformed addresses.
+        for bad in [
+            "SECRET@@example.com",
+            "a@b@c.com",
+            "a..b@example.com",
+            ".a@example.com",
+            "a.@example.com",
+            "@example.com",
+            "a@",
+            "a@localhost",
+            "a@example..com",
+            "a@-example.com",
+            "a@example-.com",
+            "a\"b@example.com",
+            "a(b)@example.com",
+            "a@exa_mple.com",
+        ] {
+            assert_eq!(Email::parse(bad), Err(PiError::NotAnEmail), "{bad}");
+        }
+        for good in [
+            "a@example.com",
+            "first.last+tag@mail.example.co.uk",
+            "o'neil@example.com",
+            "用户@例子.中国",
+            "x-y_z@sub-domain.example.com",
+        ] {
+            assert!(Email::parse(good).is_ok(), "{good}");
+        }
+        assert!(Email::parse(&format!("{}@example.com", "a".repeat(65))).is_err());
         let kw = SearchKeywords::parse("张三 欠款 朝阳").expect("ok");
         assert_eq!(format!("{kw:?}"), "SearchKeywords(****)");
         assert_hidden(&kw, "张三");

@@ -50,8 +50,21 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
 pub fn open_index(config: &Config) -> anyhow::Result<SearchIndex> {
     std::fs::create_dir_all(&config.index_dir)
         .with_context(|| format!("creating {}", config.index_dir.display()))?;
-    SearchIndex::open_or_create(&config.index_dir)
-        .with_context(|| format!("opening the search index in {}", config.index_dir.display()))
+    SearchIndex::open_or_create(&config.index_dir).map_err(|e| {
+        // tantivy allows one writer per index: a running `anjia serve` holds it.
+        if format!("{e:?}").contains("LockBusy") {
+            anyhow::anyhow!(
+                "the search index in {} is in use by another anjia process (a running `anjia serve`?): \
+                 stop the server, run this command, then start the server again",
+                config.index_dir.display()
+            )
+        } else {
+            anyhow::Error::new(e).context(format!(
+                "opening the search index in {}",
+                config.index_dir.display()
+            ))
+        }
+    })
 }
 
 /// The accounts service for the configuration: files under `files_dir`, the client address as

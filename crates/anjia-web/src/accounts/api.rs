@@ -101,6 +101,15 @@ impl<T: DeserializeOwned + BodyFields> FromRequest<AppState> for JsonBody<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|_| AppError::BadBody("the request body could not be read".into()))?;
+        // Every body is a JSON object: serde would also read a struct from an array, by
+        // position, which no client should rely on (a newcomer found `["name", {...}]` accepted).
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|b| *b != b'{') && serde_json::from_slice::<serde_json::Value>(&bytes).is_ok() {
+            return Err(AppError::BadBody(format!(
+                "request body: expected a JSON object with {}",
+                T::FIELDS
+            )));
+        }
         serde_json::from_slice::<T>(&bytes)
             .map(JsonBody)
             .map_err(|e| AppError::BadBody(body_error::<T>(&e)))

@@ -97,7 +97,38 @@ pub fn criteria_from_query(query: &str) -> Result<SearchRequest, BadParam> {
              price_min/max, discount_min/max, area_min/max or start_from/to)",
         ));
     }
+    never_matches(&req)?;
     Ok(req)
+}
+
+/// Refuses bounds no lot can meet, so that a saved search never waits silently for nothing: a
+/// start price or building area of at most 0 (every stored price and area is positive), a
+/// discount of at most 0, or a lowest discount above 1 (a start price above the appraised
+/// value is no discount; the search's own range check allows up to 10).
+///
+/// # Errors
+/// [`BadParam`] naming the bound.
+fn never_matches(req: &SearchRequest) -> Result<(), BadParam> {
+    if req.price_max.is_some_and(|m| m.fen() <= 0) {
+        return Err(bad("price_max", "must be above 0: no lot starts at 0 or less"));
+    }
+    if req.area_max.is_some_and(|a| a <= 0.0) {
+        return Err(bad("area_max", "must be above 0 m²"));
+    }
+    if req.discount_max.is_some_and(|d| d <= 0.0) {
+        return Err(bad(
+            "discount_max",
+            "must be above 0 (a ratio of start price to appraised value, e.g. 0.7)",
+        ));
+    }
+    if req.discount_min.is_some_and(|d| d > 1.0) {
+        return Err(bad(
+            "discount_min",
+            "must be at most 1 (a ratio of start price to appraised value, e.g. 0.7; above 1 the \
+             start price exceeds the appraisal)",
+        ));
+    }
+    Ok(())
 }
 
 /// Whether a request has no condition at all.
@@ -214,7 +245,11 @@ pub fn saved_search_name(given: Option<&str>, req: &SearchRequest) -> Result<Str
     let given = given.map(str::trim).filter(|s| !s.is_empty());
     let Some(name) = given else {
         let e = explain(req);
-        let cut: String = e.chars().take(MAX_SAVED_SEARCH_NAME_CHARS).collect();
+        let cut: String = e
+            .chars()
+            .filter(|c| !is_hidden_char(*c))
+            .take(MAX_SAVED_SEARCH_NAME_CHARS)
+            .collect();
         return Ok(if cut.trim().is_empty() {
             "选房条件".to_string()
         } else {
@@ -228,10 +263,27 @@ pub fn saved_search_name(given: Option<&str>, req: &SearchRequest) -> Result<Str
             format!("is longer than {MAX_SAVED_SEARCH_NAME_CHARS} characters"),
         ));
     }
-    if name.chars().any(char::is_control) {
-        return Err(bad("name", "contains a control character"));
+    if name.chars().any(is_hidden_char) {
+        return Err(bad(
+            "name",
+            "contains a control or invisible formatting character",
+        ));
     }
     Ok(name.to_string())
+}
+
+/// Control characters and the invisible formatting characters that can disguise a text (Unicode
+/// general category Cf as used for spoofing: soft hyphen, zero-width characters, bidirectional
+/// embeddings, overrides and isolates — Unicode TR 36 §2.1 / UAX 9 — and the BOM).
+pub fn is_hidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00AD}' | '\u{061C}' | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}')
 }
 
 /// Parses channel codes (`in_app`, `sms`, `email`; `in_app` is always on).
@@ -1591,6 +1643,11 @@ mod tests {
         for (qs, param) in [
             ("price_min=300&price_max=200", "price_min"),
             ("discount_max=99", "discount_max"),
+            // Bounds no lot can meet (newcomer finding).
+            ("discount_min=5", "discount_min"),
+            ("discount_max=0", "discount_max"),
+            ("price_max=0", "price_max"),
+            ("area_max=0", "area_max"),
             ("discount_min=0.9&discount_max=0.5", "discount_min"),
             ("area_min=200&area_max=100", "area_min"),
             ("start_from=2025-02-01&start_to=2025-01-01", "start_from"),
@@ -1603,6 +1660,22 @@ mod tests {
             let e = criteria_from_query(qs).unwrap_err();
             assert_eq!(e.param, param, "{qs}: {e}");
         }
+    }
+
+    #[test]
+    fn names_refuse_and_derived_names_drop_hidden_characters() {
+        let req = criteria_from_query("q=a%07b%E2%80%AEc&type=residential").unwrap();
+        let derived = saved_search_name(None, &req).unwrap();
+        assert!(!derived.chars().any(is_hidden_char), "{derived:?}");
+        assert!(derived.contains('a') && derived.contains('c'), "{derived:?}");
+        for given in ["a\u{0}b", "右\u{202E}左", "零\u{200B}宽", "\u{FEFF}x"] {
+            assert_eq!(
+                saved_search_name(Some(given), &req).unwrap_err().param,
+                "name",
+                "{given:?}"
+            );
+        }
+        assert_eq!(saved_search_name(Some(" 望京 "), &req).unwrap(), "望京");
     }
 
     #[test]

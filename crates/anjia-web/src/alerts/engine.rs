@@ -221,6 +221,14 @@ struct Reasons {
 /// `等5个选房条件`).
 pub fn explanation(label: &str, searches: &[&str], follow: bool, viewed: bool) -> String {
     let mut reasons: Vec<String> = Vec::new();
+    // Two saved searches with the same conditions are one reason.
+    let mut unique: Vec<&str> = Vec::with_capacity(searches.len());
+    for s in searches {
+        if !unique.contains(s) {
+            unique.push(s);
+        }
+    }
+    let searches = unique;
     if !searches.is_empty() {
         let mut s = String::from("符合");
         let budget = MAX_EXPLANATION_CHARS.saturating_sub(label.chars().count() + 40);
@@ -1299,6 +1307,11 @@ mod tests {
         assert_eq!(
             explanation("新上架", &["A", "B"], true, false),
             "新上架 · 符合「A」「B」；您关注的标的"
+        );
+        // Two saved searches with the same conditions: one reason (newcomer finding).
+        assert_eq!(
+            explanation("新上架", &["住宅", "住宅", "A"], false, false),
+            "新上架 · 符合「住宅」「A」"
         );
         let many: Vec<String> = (0..100)
             .map(|i| format!("很长的选房条件名称第{i}个"))

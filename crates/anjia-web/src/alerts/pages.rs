@@ -96,12 +96,24 @@ fn bad_param_zh(b: &BadParam) -> String {
         "price_min" if b.reason.contains("price_max") => {
             "起拍价下限不能高于上限，这样的条件不会匹配任何标的。".to_string()
         }
+        "price_min" | "price_max" => {
+            "起拍价以万元为单位，须是大于 0 的数字，且下限不高于上限。".to_string()
+        }
         "discount_min" | "discount_max" => {
-            "折扣率是起拍价 ÷ 评估价（例如 0.7 表示七折），须在 0 到 10 之间，且下限不高于上限。"
+            "折扣率是起拍价 ÷ 评估价（例如 0.7 表示七折）：下限不能高于 1，上限须大于 0，且下限不高于上限。"
                 .to_string()
         }
-        "area_min" => "建筑面积下限不能高于上限，且须是不小于 0 的数字（m²）。".to_string(),
-        "start_from" => "开拍日期的开始不能晚于结束。".to_string(),
+        "area_min" | "area_max" => {
+            "建筑面积（m²）须是大于 0 的数字，且下限不高于上限。".to_string()
+        }
+        "start_from" | "start_to" if b.reason.contains("start_to") => {
+            "开拍日期的开始不能晚于结束。".to_string()
+        }
+        "start_from" | "start_to" => {
+            "开拍日期的格式为 年-月-日（例如 2026-12-01），且须是真实存在的日期。".to_string()
+        }
+        "q" => "关键词最多 200 个字。".to_string(),
+        "type" | "round" | "status" => "请从搜索页提供的选项中选择。".to_string(),
         "region" => "地区代码无效或不在行政区划表中，请从搜索页的“地区”统计中选择。".to_string(),
         "criteria" => {
             "选房条件至少需要一个条件（关键词、地区、类型、价格等），否则每个新标的都会提醒您。"
@@ -120,7 +132,8 @@ fn bad_param_zh(b: &BadParam) -> String {
     };
     let label = field_zh(&b.param);
     if hint.is_empty() {
-        format!("{label}有误：{}", b.reason)
+        // No English detail on a zh-CN page (newcomer finding): the field is named, that is all.
+        format!("{label}有误，请检查后重试。")
     } else {
         format!("{label}有误：{hint}")
     }

@@ -159,6 +159,19 @@ async fn saved_searches_api(backend: Backend) {
     .await;
     assert_eq!((s, problem_type(&p)), (400, "invalid-body"), "{p}");
     assert!(p["detail"].as_str().unwrap().contains("colour"));
+    // A JSON array is not read by position (newcomer finding): every body is an object.
+    for body in [json!(["数组新建", {"q": "别墅"}]), json!([]), json!("q=别墅")] {
+        let (s, p) = api(&h, &a, Method::POST, path, Some(body.clone())).await;
+        assert_eq!((s, problem_type(&p)), (400, "invalid-body"), "{body}: {p}");
+    }
+    // Bounds no lot can meet are refused with the parameter named.
+    for (criteria, param) in [
+        (json!({"discount_min": 5}), "discount_min"),
+        (json!({"price_max": 0}), "price_max"),
+    ] {
+        let (s, p) = api(&h, &a, Method::POST, path, Some(json!({"criteria": criteria}))).await;
+        assert_eq!((s, p["parameter"].as_str()), (422, Some(param)), "{p}");
+    }
 
     // SMS needs consent `notifications`; e-mail an address too.
     let sms = json!({"criteria": {"q": "顺德"}, "channels": ["sms"]});
@@ -368,6 +381,14 @@ async fn message_centre(backend: Backend) {
     assert_eq!(s, 200);
     assert!(html.contains("id=\"unread-count\""), "badge in the header");
     assert!(html.contains("隐私政策更新"));
+    // The account home shows the same badge with the count.
+    let (_, c) = api(&h, &a, Method::GET, &format!("{m}/unread-count"), None).await;
+    let (s, home) = page(&h, &a, "/account").await;
+    assert_eq!(s, 200);
+    assert!(
+        home.contains(&format!("aria-label=\"{} 条未读\"", c["unread"])),
+        "unread badge on /account"
+    );
     assert!(
         !html.contains("elsewhere.example"),
         "only site-relative links are shown"
@@ -538,8 +559,12 @@ async fn follows_and_history(backend: Backend) {
     let (s, _) = api(&h, &a, Method::DELETE, &f(l1), None).await;
     assert_eq!(s, 404);
 
-    // Browsing history: nothing without consent `search_history`.
+    // Browsing history: nothing without consent `search_history` (a view through the app's API
+    // included).
     let hist = "/api/v1/me/history";
+    let l3 = ids[2].id;
+    let (s, _) = api(&h, &a, Method::GET, &format!("/api/v1/listings/{l3}"), None).await;
+    assert_eq!(s, 200);
     let (_, v) = api(&h, &a, Method::GET, hist, None).await;
     assert_eq!(
         (
@@ -561,6 +586,10 @@ async fn follows_and_history(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
+    // The app's lot endpoint records the view like the page.
+    h.clock.advance(time::Duration::seconds(5));
+    let (s, _) = api(&h, &a, Method::GET, &format!("/api/v1/listings/{l3}"), None).await;
+    assert_eq!(s, 200);
     let (_, v) = api(&h, &a, Method::GET, hist, None).await;
     assert_eq!(v["recording"], true);
     let got: Vec<i64> = v["items"]
@@ -569,7 +598,7 @@ async fn follows_and_history(backend: Backend) {
         .iter()
         .map(|i| i["lot_id"].as_i64().unwrap())
         .collect();
-    assert_eq!(got, vec![l2, l1], "newest first, only A's views");
+    assert_eq!(got, vec![l3, l2, l1], "newest first, only A's views");
     let (_, html) = page(&h, &a, "/account/history").await;
     assert!(html.contains(&format!("/lots/{l1}")) && html.contains("正在记录"));
     let csrf = h.csrf(&a, "/account/history").await;
