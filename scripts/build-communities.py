@@ -25,7 +25,8 @@ Sources (files in MARKET_DIR):
        outside 115.4-117.6 E / 39.4-41.1 N, i.e. the shifted rows, are skipped).
   sh   shanghai_communities_2018-10.csv (';'-separated): district, xiaoqu. No points. District
        上海周边 (outside Shanghai) is dropped.
-  wh   wuhan_communities_2019.csv: id, name, district_name, longitude, latitude. BD-09: the crawler
+  wh   wuhan_communities_2019.csv: id, name, district_name, longitude, latitude; one row per id
+       (the district whose border in wuhan_districts_2019.csv contains the point). BD-09: the crawler
        (github ddv12138/LianjiaSecondHandHouseDataCrawler lianjia.py) reads Lianjia's map API
        (ajax.lianjia.com/map/search), which serves Baidu-map (BD-09) points; the shared README says
        BD-09 as well.
@@ -59,6 +60,19 @@ def clean(s):
 
 def fmt(x):
     return f"{x:.6f}"
+
+
+def point_in_polygon(x, y, poly):
+    """Even-odd rule on a closed ring of (lng, lat) pairs."""
+    inside = False
+    j = len(poly) - 1
+    for i in range(len(poly)):
+        xi, yi = poly[i]
+        xj, yj = poly[j]
+        if (yi > y) != (yj > y) and x < (xj - xi) * (y - yi) / (yj - yi) + xi:
+            inside = not inside
+        j = i
+    return inside
 
 
 def main():
@@ -107,7 +121,24 @@ def main():
                 continue
             rows.append(("上海", d, name, "", "", "", "", "sh"))
 
-    # Wuhan: BD-09 points from Lianjia's map API.
+    # Wuhan: BD-09 points from Lianjia's map API. The crawler fetched communities per district
+    # bounding box, so 2,279 of 4,729 communities appear under several districts; keep one row per
+    # id, in the district whose Lianjia border polygon (wuhan_districts_2019.csv, BD-09) contains
+    # the point, else the first listed.
+    borders = {}
+    with open(os.path.join(market, "wuhan_districts_2019.csv"), encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            poly = []
+            for pair in r["border"].split(";"):
+                xy = pair.split(",")
+                if len(xy) == 2:
+                    try:
+                        poly.append((float(xy[0]), float(xy[1])))
+                    except ValueError:
+                        pass
+            if len(poly) >= 3:
+                borders[clean(r["name"])] = poly
+    wuhan = {}
     with open(os.path.join(market, "wuhan_communities_2019.csv"), encoding="utf-8") as f:
         for r in csv.DictReader(f):
             name = clean(r["name"])
@@ -117,8 +148,15 @@ def main():
                 lng, lat = float(r["longitude"]), float(r["latitude"])
                 pt = (fmt(lng), fmt(lat), "BD-09") if lng > 0 and lat > 0 else ("", "", "")
             except ValueError:
+                lng = lat = 0.0
                 pt = ("", "", "")
-            rows.append(("武汉", clean(r["district_name"]), name, r["id"].strip()) + pt + ("wh",))
+            d = clean(r["district_name"])
+            row = ("武汉", d, name, r["id"].strip()) + pt + ("wh",)
+            key = r["id"].strip() or name
+            inside = d in borders and pt[0] != "" and point_in_polygon(lng, lat, borders[d])
+            if key not in wuhan or (inside and not wuhan[key][1]):
+                wuhan[key] = (row, inside)
+    rows.extend(row for row, _ in wuhan.values())
 
     # Chengdu new projects: BD-09 from Baidu's point picker.
     with open(os.path.join(market, "chengdu_new_projects_2019.csv"), encoding="utf-8") as f:

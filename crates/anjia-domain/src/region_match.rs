@@ -75,8 +75,16 @@ fn region_index() -> &'static RegionIndex {
         // Abolished names (崇文区, 静海县, 襄樊市…) → their successors in force.
         let mut hist: Vec<(RegionCode, &str)> = g.known().collect();
         hist.sort();
+        // A name in force elsewhere (江北区: Ningbo in force, Chongqing's 500105 merged into
+        // 两江新区) gets the successor as one more candidate, so that 重庆市江北区 resolves; alone
+        // it is then ambiguous and needs context like any shared name.
+        let in_force: std::collections::HashSet<String> = names.keys().cloned().collect();
         for (code, name) in hist {
-            if g.is_current(code) || skip(name) || names.contains_key(name) {
+            if g.is_current(code) || skip(name) {
+                continue;
+            }
+            let shared = in_force.contains(name);
+            if names.contains_key(name) && !shared {
                 continue;
             }
             let succ = g.successors(code);
@@ -93,7 +101,14 @@ fn region_index() -> &'static RegionIndex {
                 }
             };
             if let Some(t) = target {
-                names.insert(name.to_string(), vec![t]);
+                if shared {
+                    // Only codes in force (510211 江北区 → 500105, itself abolished, is dropped).
+                    if g.is_current(t) {
+                        add(&mut names, name, t);
+                    }
+                } else {
+                    names.insert(name.to_string(), vec![t]);
+                }
             }
         }
         let max_len = names.keys().map(|k| k.chars().count()).max().unwrap_or(0);
@@ -338,5 +353,8 @@ mod tests {
         assert_eq!(m, RegionMatch::default());
         // Abolished name maps to its successor.
         assert_eq!(match_region("上海市闸北区", None).2, Some(rc(310106)));
+        // An abolished name shared with one in force: the context decides.
+        assert_eq!(match_region("重庆市江北区", None).2, Some(rc(500157)));
+        assert_eq!(match_region("宁波市江北区", None).2, Some(rc(330205)));
     }
 }
