@@ -23,7 +23,10 @@ fn resolve_titles(b: Bencher) {
     let t = titles::load().expect("data/auctions readable");
     b.counter(ItemsCount::new(t.len())).bench(|| {
         t.iter()
-            .map(|x| r.resolve_with_hint(divan::black_box(&x.text), x.hint.as_deref()).level as usize)
+            .map(|x| {
+                r.resolve_with_hint(divan::black_box(&x.text), x.hint.as_deref())
+                    .level as usize
+            })
             .sum::<usize>()
     });
 }
@@ -31,7 +34,11 @@ fn resolve_titles(b: Bencher) {
 #[divan::bench]
 fn resolve_one(b: Bencher) {
     let r = Resolver::bundled();
-    b.bench(|| r.resolve(divan::black_box("【第一次拍卖】北京市朝阳区望京西园三区5号楼2单元301室")));
+    b.bench(|| {
+        r.resolve(divan::black_box(
+            "【第一次拍卖】北京市朝阳区望京西园三区5号楼2单元301室",
+        ))
+    });
 }
 
 #[divan::bench]

@@ -67,14 +67,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         v.iter().filter(|x| x.level >= lvl).count()
     };
     println!("communities loaded: {} (in {:.0?})", r.len(), load);
-    println!("titles total: {n} (resolved in {elapsed:.0?}, {:.1} µs/title)", elapsed.as_secs_f64() * 1e6 / n as f64);
+    println!(
+        "titles total: {n} (resolved in {elapsed:.0?}, {:.1} µs/title)",
+        elapsed.as_secs_f64() * 1e6 / n as f64
+    );
     for (label, v) in [("with place hint", &res), ("title text only", &no_hint)] {
         println!("-- {label}");
-        for lvl in [MatchLevel::City, MatchLevel::District, MatchLevel::Community] {
+        for lvl in [
+            MatchLevel::City,
+            MatchLevel::District,
+            MatchLevel::Community,
+        ] {
             let k = count(v, lvl);
             println!("  resolved to {lvl:?} or deeper: {k} ({:.1}%)", pct(k, n));
         }
     }
+    let differ = (0..n)
+        .filter(|&i| {
+            res[i].community.as_ref().map(|c| c.id) != no_hint[i].community.as_ref().map(|c| c.id)
+        })
+        .count();
+    println!("  titles whose community differs with and without the hint: {differ}");
     println!("-- community matches within cities with community data (with hint)");
     let mut tot = (0, 0);
     for (name, _) in COVERED {
@@ -82,36 +95,62 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .iter()
             .filter(|x| x.region.and_then(covered_city) == Some(name))
             .collect();
-        let k = inside.iter().filter(|x| x.level == MatchLevel::Community).count();
+        let k = inside
+            .iter()
+            .filter(|x| x.level == MatchLevel::Community)
+            .count();
         tot.0 += inside.len();
         tot.1 += k;
-        println!("  {name}: {k} of {} titles ({:.1}%)", inside.len(), pct(k, inside.len()));
+        println!(
+            "  {name}: {k} of {} titles ({:.1}%)",
+            inside.len(),
+            pct(k, inside.len())
+        );
     }
-    println!("  all five: {} of {} ({:.1}%)", tot.1, tot.0, pct(tot.1, tot.0));
+    println!(
+        "  all five: {} of {} ({:.1}%)",
+        tot.1,
+        tot.0,
+        pct(tot.1, tot.0)
+    );
 
     if args.iter().any(|a| a == "--diag") {
         println!("-- DIAG covered-city titles without a community");
         for i in 0..n {
-            if res[i].level != MatchLevel::Community && res[i].region.and_then(covered_city).is_some() {
+            if res[i].level != MatchLevel::Community
+                && res[i].region.and_then(covered_city).is_some()
+            {
                 println!("  {} | {:?}", titles[i].text, res[i].region_name);
             }
         }
         println!("-- DIAG community without hint but not with it");
         for i in 0..n {
             if no_hint[i].level == MatchLevel::Community && res[i].level != MatchLevel::Community {
-                println!("  {} | hint {:?} | {:?}", titles[i].text, titles[i].hint, no_hint[i].community.as_ref().map(|c| &c.name));
+                println!(
+                    "  {} | hint {:?} | {:?}",
+                    titles[i].text,
+                    titles[i].hint,
+                    no_hint[i].community.as_ref().map(|c| &c.name)
+                );
             }
         }
     }
     println!("-- 20 titles not resolved to a district");
-    let unresolved: Vec<usize> = (0..n).filter(|&i| res[i].level < MatchLevel::District).collect();
+    let unresolved: Vec<usize> = (0..n)
+        .filter(|&i| res[i].level < MatchLevel::District)
+        .collect();
     println!("  ({} in all)", unresolved.len());
     let step = (unresolved.len() / 20).max(1);
     for &i in unresolved.iter().step_by(step).take(20) {
-        println!("  [{:?}] {} | hint {:?}", res[i].level, titles[i].text, titles[i].hint);
+        println!(
+            "  [{:?}] {} | hint {:?}",
+            res[i].level, titles[i].text, titles[i].hint
+        );
     }
 
-    let matches: Vec<usize> = (0..n).filter(|&i| res[i].level == MatchLevel::Community).collect();
+    let matches: Vec<usize> = (0..n)
+        .filter(|&i| res[i].level == MatchLevel::Community)
+        .collect();
     // One title per distinct community (bulk lots repeat one address hundreds of times).
     let mut seen = std::collections::HashSet::new();
     let distinct: Vec<usize> = matches

@@ -160,7 +160,10 @@ pub(crate) fn parse(text: &str, g: &Gazetteer) -> Result<Vec<Community>, Communi
                     return Err(err(line, format!("point ({lng}, {lat}) is outside China")));
                 }
                 let crs = CoordSystem::from_label(crs).ok_or_else(|| {
-                    err(line, format!("coordinate system {crs:?} is not BD-09/GCJ-02/WGS-84"))
+                    err(
+                        line,
+                        format!("coordinate system {crs:?} is not BD-09/GCJ-02/WGS-84"),
+                    )
                 })?;
                 Some(GeoPoint { lng, lat, crs })
             }

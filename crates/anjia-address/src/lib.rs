@@ -450,7 +450,9 @@ impl Resolver {
             let rival = cands.iter().take_while(|c| c.0 == top.0 && !c.1).any(|c| {
                 let o = &self.communities[c.3.0 as usize];
                 o.city != top_c.city
-                    || (o.district != top_c.district && o.district.is_some() && top_c.district.is_some())
+                    || (o.district != top_c.district
+                        && o.district.is_some()
+                        && top_c.district.is_some())
             });
             if rival {
                 return None;

@@ -72,7 +72,10 @@ mod tests {
 
     #[test]
     fn normal_form() {
-        assert_eq!(normalize_key("（破）望京西园 三区１号"), "(破)望京西园三区1号");
+        assert_eq!(
+            normalize_key("（破）望京西园 三区１号"),
+            "(破)望京西园三区1号"
+        );
         assert_eq!(normalize_key("NAGA上院"), "naga上院");
         assert_eq!(normalize_key("　"), "");
     }
@@ -80,8 +83,14 @@ mod tests {
     #[test]
     fn variants() {
         assert_eq!(key_variants("万科城(一期)"), vec!["万科城(一期)", "万科城"]);
-        assert_eq!(key_variants("望京花园小区"), vec!["望京花园小区", "望京花园"]);
-        assert_eq!(key_variants("什坊院甲3号院"), vec!["什坊院甲3号院", "什坊院甲3号"]);
+        assert_eq!(
+            key_variants("望京花园小区"),
+            vec!["望京花园小区", "望京花园"]
+        );
+        assert_eq!(
+            key_variants("什坊院甲3号院"),
+            vec!["什坊院甲3号院", "什坊院甲3号"]
+        );
         // Too short to drop the suffix / the 院.
         assert_eq!(key_variants("东小区"), vec!["东小区"]);
         assert_eq!(key_variants("甲3号院"), vec!["甲3号院"]);

@@ -74,7 +74,10 @@ fn numbered_lanes_are_communities() {
     let res = r().resolve("【第二次拍卖】上海市杨浦区水丰路125弄2号501-502室");
     assert_eq!(community_name(&res), Some("水丰路125弄"));
     // A bare road name (云台路, a Shanghai "community") is not taken.
-    assert_eq!(r().resolve("上海市浦东新区云台路145号2803室").community, None);
+    assert_eq!(
+        r().resolve("上海市浦东新区云台路145号2803室").community,
+        None
+    );
 }
 
 #[test]
@@ -121,10 +124,7 @@ fn roads_are_not_communities() {
     assert_eq!(res.community, None);
     assert_eq!(res.level, MatchLevel::District);
     // A community named after a road alone (中关村东路) names no building.
-    assert_eq!(
-        r().resolve("北京市海淀区中关村东路66号").community,
-        None
-    );
+    assert_eq!(r().resolve("北京市海淀区中关村东路66号").community, None);
 }
 
 #[test]
@@ -144,7 +144,11 @@ fn unanchored_short_or_ambiguous_names_are_left() {
     assert_eq!(r().resolve("中关村1号").community, None);
     // A name inside a title without any place is not taken (real title; 东方花园(一期) is a
     // Shanghai community, this lot is in Jinan).
-    assert_eq!(r().resolve("高新区新宇北路1号新东方花园8号楼1-301").community, None);
+    assert_eq!(
+        r().resolve("高新区新宇北路1号新东方花园8号楼1-301")
+            .community,
+        None
+    );
     assert_eq!(
         community_name(&r().resolve("【一拍】望京西园三区1号楼")),
         Some("望京西园三区")
@@ -154,9 +158,16 @@ fn unanchored_short_or_ambiguous_names_are_left() {
 #[test]
 fn hint_anchors_the_city() {
     let t = "江汉区阳光花园3号楼";
-    assert_eq!(community_name(&r().resolve_with_hint(t, Some("武汉市"))), Some("阳光花园"));
+    assert_eq!(
+        community_name(&r().resolve_with_hint(t, Some("武汉市"))),
+        Some("阳光花园")
+    );
     // A hint for another city keeps the community out.
-    assert_eq!(r().resolve_with_hint("阳光花园3号楼", Some("沈阳市")).community, None);
+    assert_eq!(
+        r().resolve_with_hint("阳光花园3号楼", Some("沈阳市"))
+            .community,
+        None
+    );
 }
 
 #[test]

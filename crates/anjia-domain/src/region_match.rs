@@ -18,7 +18,9 @@ struct RegionIndex {
     names: HashMap<String, Vec<RegionCode>>,
     /// names that are short forms (杭州 for 杭州市) and need a boundary check.
     short: HashMap<String, bool>,
-    max_len: usize,
+    /// Longest name (in chars) starting with each character: most characters of a title start
+    /// no name and are skipped without a lookup.
+    max_len_from: HashMap<char, usize>,
 }
 
 fn region_index() -> &'static RegionIndex {
@@ -111,11 +113,17 @@ fn region_index() -> &'static RegionIndex {
                 }
             }
         }
-        let max_len = names.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+        let mut max_len_from: HashMap<char, usize> = HashMap::new();
+        for k in names.keys() {
+            if let Some(c) = k.chars().next() {
+                let e = max_len_from.entry(c).or_default();
+                *e = (*e).max(k.chars().count());
+            }
+        }
         RegionIndex {
             names,
             short,
-            max_len,
+            max_len_from,
         }
     })
 }
@@ -169,7 +177,8 @@ fn region_mentions(text: &str) -> Vec<Mention> {
     let mut i = 0;
     while i < chars.len() {
         let mut found = None;
-        for len in (2..=idx.max_len.min(chars.len() - i)).rev() {
+        let max_len = idx.max_len_from.get(&chars[i]).copied().unwrap_or(0);
+        for len in (2..=max_len.min(chars.len() - i)).rev() {
             let cand = &text[offs[i]..offs[i + len]];
             if let Some(codes) = idx.names.get(cand) {
                 let is_short = idx.short.contains_key(cand);

@@ -22,8 +22,14 @@ pub fn load() -> Result<Vec<Title>, Box<dyn std::error::Error>> {
     let mut out = Vec::new();
     let mut rdr = csv::Reader::from_path(dir.join("sf_taobao_2020-05.csv"))?;
     let h = rdr.headers()?.clone();
-    let ai = h.iter().position(|x| x == "address").ok_or("no address column")?;
-    let pi = h.iter().position(|x| x == "disposal_place").ok_or("no disposal_place column")?;
+    let ai = h
+        .iter()
+        .position(|x| x == "address")
+        .ok_or("no address column")?;
+    let pi = h
+        .iter()
+        .position(|x| x == "disposal_place")
+        .ok_or("no disposal_place column")?;
     for rec in rdr.records() {
         let rec = rec?;
         let place = anjia_domain::text::normalize(rec.get(pi).unwrap_or(""));
@@ -44,7 +50,11 @@ pub fn load() -> Result<Vec<Title>, Box<dyn std::error::Error>> {
             None => v,
         };
         for it in items.as_array().into_iter().flatten() {
-            let text = it.get("title").and_then(|t| t.as_str()).unwrap_or("").to_string();
+            let text = it
+                .get("title")
+                .and_then(|t| t.as_str())
+                .unwrap_or("")
+                .to_string();
             let hint = match key {
                 None => Some("广东省佛山市".to_string()),
                 Some(_) => it.get("city").and_then(|c| c.as_str()).map(str::to_string),
