@@ -62,9 +62,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let no_hint: Vec<_> = titles.iter().map(|t| r.resolve(&t.text)).collect();
 
     let n = titles.len();
+    if args.iter().any(|a| a == "--tsv") {
+        // level, region code, title: for comparing with other resolvers.
+        for (t, x) in titles.iter().zip(&res) {
+            println!(
+                "{:?}\t{}\t{}",
+                x.level,
+                x.region.map_or(0, |c| c.get()),
+                t.text
+            );
+        }
+        return Ok(());
+    }
     let pct = |k: usize, of: usize| 100.0 * k as f64 / of.max(1) as f64;
+    // City/district by the region code found (a community in a development zone has a city
+    // code only); community by the level.
     let count = |v: &[anjia_address::Resolution], lvl: MatchLevel| {
-        v.iter().filter(|x| x.level >= lvl).count()
+        v.iter()
+            .filter(|x| match lvl {
+                MatchLevel::Community => x.level == MatchLevel::Community,
+                MatchLevel::District => {
+                    x.region.map(|c| c.level()) == Some(anjia_domain::region::RegionLevel::District)
+                }
+                _ => x
+                    .region
+                    .is_some_and(|c| c.level() != anjia_domain::region::RegionLevel::Province),
+            })
+            .count()
     };
     println!("communities loaded: {} (in {:.0?})", r.len(), load);
     println!(
@@ -79,7 +103,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             MatchLevel::Community,
         ] {
             let k = count(v, lvl);
-            println!("  resolved to {lvl:?} or deeper: {k} ({:.1}%)", pct(k, n));
+            let what = match lvl {
+                MatchLevel::Community => "a community",
+                MatchLevel::District => "a district (county-level code)",
+                _ => "a city or district",
+            };
+            println!("  resolved to {what}: {k} ({:.1}%)", pct(k, n));
         }
     }
     let differ = (0..n)

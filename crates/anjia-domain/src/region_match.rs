@@ -104,8 +104,13 @@ fn region_index() -> &'static RegionIndex {
             };
             if let Some(t) = target {
                 if shared {
-                    // Only codes in force (510211 江北区 → 500105, itself abolished, is dropped).
-                    if g.is_current(t) {
+                    // Only codes in force (510211 江北区 → 500105, itself abolished, is dropped),
+                    // and not on a chain with a name in force (the old county-level 巴中市 became
+                    // 巴州区, inside 巴中市 in force: 巴中市 must stay the city).
+                    let unrelated = names
+                        .get(name)
+                        .is_some_and(|v| v.iter().all(|c| !consistent(*c, t)));
+                    if g.is_current(t) && unrelated {
                         add(&mut names, name, t);
                     }
                 } else {
@@ -365,5 +370,8 @@ mod tests {
         // An abolished name shared with one in force: the context decides.
         assert_eq!(match_region("重庆市江北区", None).2, Some(rc(500157)));
         assert_eq!(match_region("宁波市江北区", None).2, Some(rc(330205)));
+        // …but not when the successor lies inside the name in force (old county-level 巴中市).
+        assert_eq!(match_region("巴中市平昌县", None).2, Some(rc(511923)));
+        assert_eq!(match_region("巴中市", None).2, None);
     }
 }
