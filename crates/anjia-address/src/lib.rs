@@ -272,7 +272,7 @@ impl Resolver {
     /// non-finite point or radius, or a negative radius, gives an empty list.
     ///
     /// Cost: a binary search on latitude, then a distance for each community in that band
-    /// (≈ 100 µs for a 2 km radius in central Beijing).
+    /// (≈ 15 µs for a 2 km radius in central Beijing, `cargo bench -p anjia-address`).
     pub fn communities_near(&self, point: GeoPoint, radius_km: f64) -> Vec<(&Community, f64)> {
         let p = point.to_wgs84();
         if !(p.lng.is_finite() && p.lat.is_finite() && radius_km.is_finite() && radius_km >= 0.0) {
