@@ -7,7 +7,7 @@
 //!    `anjia-ingest` uses) finds the province, city and district named in the text, with an
 //!    optional hint (the court's city) to disambiguate 朝阳区 (Beijing or Changchun).
 //! 2. **Communities** — every community name of the bundled gazetteer
-//!    `data/address/communities.csv` (36,867 names in Beijing, Shanghai, Wuhan, Chengdu and
+//!    `data/address/communities.csv` (32,553 names in Beijing, Shanghai, Wuhan, Chengdu and
 //!    Chongqing, built by `scripts/build-communities.py` from the shared market data; see
 //!    `data/README.md`) is searched in one Aho–Corasick pass; the longest name consistent with the
 //!    divisions found wins (see [`Resolver::resolve_with_hint`] for the rules against false
