@@ -183,16 +183,17 @@ def main():
             seen.add(key)
             rows.append(key + ("", "", "", "", "cq"))
 
-    # Exact duplicates (same city, district, name, source) collapse to the first by source id.
-    rows = sorted(set(rows), key=lambda r: (r[7], r[0], r[1], r[2], r[3]))
+    # Duplicates (same source, city, district and name; e.g. a Chengdu project listed twice with
+    # slightly different points) keep their first row in file order; output sorted.
+    seen_keys = set()
     dedup = []
-    last = None
     for r in rows:
         k = (r[7], r[0], r[1], r[2])
-        if k == last:
+        if k in seen_keys:
             continue
-        last = k
+        seen_keys.add(k)
         dedup.append(r)
+    dedup.sort(key=lambda r: (r[7], r[0], r[1], r[2]))
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
