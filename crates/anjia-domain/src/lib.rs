@@ -3,6 +3,7 @@
 //! * [`money`]: money as integer fen (1 yuan = 100 fen) and prices whose precision is known.
 //! * [`listing`]: platforms, rounds, stored statuses and time-derived states, property types, postings.
 //! * [`region`]: GB/T 2260 six-digit division codes and an offline gazetteer built from the bundled data.
+//! * [`region_match`]: division names in free text (titles, typed addresses) resolved to codes.
 //! * [`text`]: normalisation of full-width/half-width forms.
 //! * [`id_document`]: identity documents (GB 11643 resident numbers, permits, passports) — parsing
 //!   and validation per type (PRIVACY.md PRV-11).
@@ -22,6 +23,7 @@ pub mod mask;
 pub mod money;
 pub mod nearby;
 pub mod region;
+pub mod region_match;
 pub mod text;
 
 pub use import::{ImportSummary, Rejection};

@@ -300,6 +300,13 @@ impl Gazetteer {
         self.by_short_name.get(short).map_or(&[], Vec::as_slice)
     }
 
+    /// Every code ever issued (in force or abolished) with its name, ascending.
+    pub fn known(&self) -> impl Iterator<Item = (RegionCode, &str)> {
+        self.names
+            .iter()
+            .filter_map(|(k, v)| Some((RegionCode::new(*k).ok()?, v.as_str())))
+    }
+
     /// Every code in force with its name, ascending.
     pub fn current(&self) -> impl Iterator<Item = (RegionCode, &str)> {
         self.current
