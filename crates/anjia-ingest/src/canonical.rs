@@ -112,10 +112,7 @@ mod tests {
             .find(|l| l.starts_with("{\"platform\""))
             .expect("example line in the document");
         let p = read_line(line).expect("the documented example is a posting");
-        assert_eq!(
-            p.fetched_at,
-            time::macros::datetime!(2020-04-30 16:00 UTC)
-        );
+        assert_eq!(p.fetched_at, time::macros::datetime!(2020-04-30 16:00 UTC));
         assert_eq!(p.listed_on, Some(time::macros::date!(2020 - 05 - 01)));
         assert_eq!(p.auction_start, None);
         let mut out = Vec::new();
@@ -124,6 +121,9 @@ mod tests {
         assert_eq!(v["fetched_at"], "2020-04-30T16:00:00Z");
         assert_eq!(v["listed_on"], "2020-05-01");
         assert_eq!(v["auction_start"], serde_json::Value::Null);
-        assert_eq!(read_line(std::str::from_utf8(&out).unwrap().trim()).unwrap(), p);
+        assert_eq!(
+            read_line(std::str::from_utf8(&out).unwrap().trim()).unwrap(),
+            p
+        );
     }
 }

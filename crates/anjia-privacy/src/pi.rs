@@ -305,9 +305,11 @@ fn email_local_ok(local: &str) -> bool {
         && local.chars().count() <= 64
         && local.split('.').all(|atom| {
             !atom.is_empty()
-                && atom
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || SPECIALS.contains(c) || (!c.is_ascii() && c.is_alphanumeric()))
+                && atom.chars().all(|c| {
+                    c.is_ascii_alphanumeric()
+                        || SPECIALS.contains(c)
+                        || (!c.is_ascii() && c.is_alphanumeric())
+                })
         })
 }
 
@@ -320,8 +322,9 @@ fn email_domain_ok(domain: &str) -> bool {
             (1..=63).contains(&n)
                 && !l.starts_with('-')
                 && !l.ends_with('-')
-                && l.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || (!c.is_ascii() && c.is_alphanumeric()))
+                && l.chars().all(|c| {
+                    c.is_ascii_alphanumeric() || c == '-' || (!c.is_ascii() && c.is_alphanumeric())
+                })
         })
 }
 

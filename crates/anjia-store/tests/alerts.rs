@@ -906,12 +906,24 @@ async fn a_digest_counts_once_against_the_daily_cap(store: Store) {
         .await
         .unwrap();
     assert_eq!(due.len(), 2);
-    assert_eq!(store.count_sent_since(A1, Channel::Email, T0).await.unwrap(), 0);
+    assert_eq!(
+        store
+            .count_sent_since(A1, Channel::Email, T0)
+            .await
+            .unwrap(),
+        0
+    );
     // One digest carrying two items.
     for d in &due {
         assert!(store.mark_delivery_sent(d.delivery.id, T0).await.unwrap());
     }
-    assert_eq!(store.count_sent_since(A1, Channel::Email, T0).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .count_sent_since(A1, Channel::Email, T0)
+            .await
+            .unwrap(),
+        1
+    );
     // Plus one instant e-mail.
     let instant = store.due_deliveries(T0, 100).await.unwrap();
     let instant: Vec<_> = instant
@@ -920,10 +932,30 @@ async fn a_digest_counts_once_against_the_daily_cap(store: Store) {
         .collect();
     assert_eq!(instant.len(), 1);
     let later = T0 + Duration::minutes(5);
-    assert!(store.mark_delivery_sent(instant[0].delivery.id, later).await.unwrap());
-    assert_eq!(store.count_sent_since(A1, Channel::Email, T0).await.unwrap(), 2);
-    assert_eq!(store.count_sent_since(A1, Channel::Email, later).await.unwrap(), 1);
-    assert_eq!(store.count_sent_since(A1, Channel::Sms, T0).await.unwrap(), 0);
+    assert!(
+        store
+            .mark_delivery_sent(instant[0].delivery.id, later)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store
+            .count_sent_since(A1, Channel::Email, T0)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .count_sent_since(A1, Channel::Email, later)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.count_sent_since(A1, Channel::Sms, T0).await.unwrap(),
+        0
+    );
 }
 
 async fn messages_idempotent_and_owner_checked(store: Store) {

@@ -137,7 +137,9 @@ static ENV: LazyLock<Env> = LazyLock::new(|| {
         let mut accounts = Vec::with_capacity(ACCOUNTS);
         for i in 0..ACCOUNTS {
             let phone = Phone::parse(&format!("139{i:08}")).expect("phone");
-            acc.send_sign_in_code(&phone, client.ip).await.expect("send");
+            acc.send_sign_in_code(&phone, client.ip)
+                .await
+                .expect("send");
             let idx = privacy.keys().blind_index().phone(&phone);
             let msgs = privacy.store().sms_outbox_for(&idx).await.expect("outbox");
             let text = &msgs[0].1;
@@ -180,15 +182,18 @@ static ENV: LazyLock<Env> = LazyLock::new(|| {
         let postings: Vec<NewPosting> = (0..EVENTS).map(posting).collect();
         privacy
             .store()
-            .import("bench.jsonl", "canonical_jsonl", EVENTS as u64, &postings, &[], &|_| {})
+            .import(
+                "bench.jsonl",
+                "canonical_jsonl",
+                EVENTS as u64,
+                &postings,
+                &[],
+                &|_| {},
+            )
             .await
             .expect("import");
         // The import's new-lot events: their lots, then marked matched (nobody to tell).
-        let events = privacy
-            .store()
-            .pending_events(1_000)
-            .await
-            .expect("events");
+        let events = privacy.store().pending_events(1_000).await.expect("events");
         let lots: Vec<(i64, i64)> = events.iter().map(|e| (e.posting_id, e.asset_id)).collect();
         let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
         privacy
@@ -223,7 +228,8 @@ impl Env {
         let mut event_ids = Vec::with_capacity(EVENTS);
         for &(posting, asset) in &self.lots {
             // A distinct (rescheduled) start per day: a new event each time.
-            let e = NewLotEvent::starting_soon(posting, asset, now + time::Duration::hours(20), now);
+            let e =
+                NewLotEvent::starting_soon(posting, asset, now + time::Duration::hours(20), now);
             event_ids.push(store.insert_event(&e).await.expect("event").expect("new"));
         }
         let mut ns = Vec::with_capacity(EVENTS * ACCOUNTS);

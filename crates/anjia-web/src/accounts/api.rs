@@ -104,7 +104,9 @@ impl<T: DeserializeOwned + BodyFields> FromRequest<AppState> for JsonBody<T> {
         // Every body is a JSON object: serde would also read a struct from an array, by
         // position, which no client should rely on (a newcomer found `["name", {...}]` accepted).
         let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-        if first.is_some_and(|b| *b != b'{') && serde_json::from_slice::<serde_json::Value>(&bytes).is_ok() {
+        if first.is_some_and(|b| *b != b'{')
+            && serde_json::from_slice::<serde_json::Value>(&bytes).is_ok()
+        {
             return Err(AppError::BadBody(format!(
                 "request body: expected a JSON object with {}",
                 T::FIELDS

@@ -110,7 +110,10 @@ pub fn criteria_from_query(query: &str) -> Result<SearchRequest, BadParam> {
 /// [`BadParam`] naming the bound.
 fn never_matches(req: &SearchRequest) -> Result<(), BadParam> {
     if req.price_max.is_some_and(|m| m.fen() <= 0) {
-        return Err(bad("price_max", "must be above 0: no lot starts at 0 or less"));
+        return Err(bad(
+            "price_max",
+            "must be above 0: no lot starts at 0 or less",
+        ));
     }
     if req.area_max.is_some_and(|a| a <= 0.0) {
         return Err(bad("area_max", "must be above 0 m²"));
@@ -1667,7 +1670,10 @@ mod tests {
         let req = criteria_from_query("q=a%07b%E2%80%AEc&type=residential").unwrap();
         let derived = saved_search_name(None, &req).unwrap();
         assert!(!derived.chars().any(is_hidden_char), "{derived:?}");
-        assert!(derived.contains('a') && derived.contains('c'), "{derived:?}");
+        assert!(
+            derived.contains('a') && derived.contains('c'),
+            "{derived:?}"
+        );
         for given in ["a\u{0}b", "右\u{202E}左", "零\u{200B}宽", "\u{FEFF}x"] {
             assert_eq!(
                 saved_search_name(Some(given), &req).unwrap_err().param,

@@ -160,7 +160,11 @@ async fn saved_searches_api(backend: Backend) {
     assert_eq!((s, problem_type(&p)), (400, "invalid-body"), "{p}");
     assert!(p["detail"].as_str().unwrap().contains("colour"));
     // A JSON array is not read by position (newcomer finding): every body is an object.
-    for body in [json!(["数组新建", {"q": "别墅"}]), json!([]), json!("q=别墅")] {
+    for body in [
+        json!(["数组新建", {"q": "别墅"}]),
+        json!([]),
+        json!("q=别墅"),
+    ] {
         let (s, p) = api(&h, &a, Method::POST, path, Some(body.clone())).await;
         assert_eq!((s, problem_type(&p)), (400, "invalid-body"), "{body}: {p}");
     }
@@ -169,7 +173,14 @@ async fn saved_searches_api(backend: Backend) {
         (json!({"discount_min": 5}), "discount_min"),
         (json!({"price_max": 0}), "price_max"),
     ] {
-        let (s, p) = api(&h, &a, Method::POST, path, Some(json!({"criteria": criteria}))).await;
+        let (s, p) = api(
+            &h,
+            &a,
+            Method::POST,
+            path,
+            Some(json!({"criteria": criteria})),
+        )
+        .await;
         assert_eq!((s, p["parameter"].as_str()), (422, Some(param)), "{p}");
     }
 
