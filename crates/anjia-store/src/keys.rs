@@ -123,7 +123,7 @@ mod tests {
     fn hash_ignores_fetched_at_only() {
         let p: NewPosting = serde_json::from_value(serde_json::json!({
             "platform": "ali", "kind": "judicial", "source_item_id": "1", "source_url": null,
-            "fetched_at": [2020, 61, 0, 0, 0, 0, 0, 0, 0], "importer": "x", "title": "t",
+            "fetched_at": "2020-03-01T00:00:00Z", "importer": "x", "title": "t",
             "address": "a", "community": null, "round": "first", "stored_status": null,
             "property_type": "residential", "province": null, "city": null, "district": null,
             "building_area_m2": null, "start_price": null, "appraised_value": null,
