@@ -198,22 +198,35 @@ pub struct ModelParams {
     pub momentum_months: i32,
     /// Radius within which a point falls back to the district of the nearest trade, km.
     pub district_radius_km: f64,
+    /// Scale of the weight exp(−(ln(area ratio) / scale)²): similar sizes count more.
+    pub area_scale: f64,
+    /// Weight factor for a comparable that looks like the same building (same total floors and
+    /// building year as the subject).
+    pub same_building_bonus: f64,
+    /// Weight factor for a comparable with the same layout (bedrooms and living rooms).
+    pub layout_bonus: f64,
+    /// Weight factor for a comparable in the same floor band.
+    pub floor_bonus: f64,
 }
 
 impl Default for ModelParams {
     fn default() -> Self {
         ModelParams {
-            k: 12,
-            candidates: 80,
-            per_site: 25,
+            k: 8,
+            candidates: 150,
+            per_site: 60,
             max_radius_km: 3.0,
             min_comparables: 3,
             distance_scale_km: 0.5,
             age_scale_days: 365.0,
             adjustment_scale: 0.25,
-            momentum: 0.5,
+            momentum: 1.0,
             momentum_months: 3,
             district_radius_km: 10.0,
+            area_scale: 0.3,
+            same_building_bonus: 2.0,
+            layout_bonus: 1.0,
+            floor_bonus: 1.0,
         }
     }
 }
@@ -347,24 +360,31 @@ impl MarketIndex {
         let reference = as_of_month - 1;
         let hed = self.hedonic_for(as_of);
         let xs = regressors(&s.features, as_of.year());
-        // The trend from the middle of the reference month to as_of.
-        let days_after_ref = (as_of.day() as f64 - 1.0) + 15.0;
-        let trend = |d: Option<District>| -> f64 {
+        // Levels: the index up to the reference month (the month before as_of); after the middle
+        // of the reference month the district's recent trend (× momentum) is extrapolated.
+        let ref_mid = crate::price_index::month_start(reference) + time::Duration::days(15);
+        let slope_per_day = |d: District| -> f64 {
             if p.momentum == 0.0 {
                 return 0.0;
             }
             self.index
-                .ln_slope(d, reference, p.momentum_months)
+                .ln_slope(Some(d), reference, p.momentum_months)
                 .or_else(|| self.index.ln_slope(None, reference, p.momentum_months))
                 .unwrap_or(0.0)
                 * p.momentum
-                * days_after_ref
                 / 30.44
         };
-        let time_adj = |d: District, m: i32| -> f64 {
-            self.index
-                .ln_ratio(d, m.min(reference), reference)
-                .unwrap_or(0.0)
+        // ln(level(as_of) / level(t)) for a trade of district d on date t (t < as_of).
+        let time_adj = |d: District, t: Date| -> f64 {
+            let slope = slope_per_day(d);
+            let after = |x: Date| ((x - ref_mid).whole_days().max(0)) as f64 * slope;
+            let m = month_no(t);
+            let base = if m <= reference {
+                self.index.ln_ratio(d, m, reference).unwrap_or(0.0)
+            } else {
+                0.0
+            };
+            base + after(as_of) - after(t)
         };
         let data_as_of = self
             .trades
@@ -390,17 +410,40 @@ impl MarketIndex {
                 if tis.is_empty() || d_km > p.max_radius_km {
                     continue;
                 }
-                let tr = trend(Some(district));
                 for &ti in tis.iter().rev().take(p.per_site) {
                     let t = &self.trades[ti as usize];
-                    let ln_time = time_adj(district, month_no(t.date)) + tr;
+                    let ln_time = time_adj(district, t.date);
                     let ln_adj = hed.map_or(0.0, |h| {
                         h.ln_adjustment(&xs, &regressors(&t.features, t.date.year()))
                     });
                     let age = (as_of - t.date).whole_days() as f64;
                     let w = 1.0 / (1.0 + (d_km / p.distance_scale_km).powi(2))
                         * (-age / p.age_scale_days).exp()
-                        * (-(ln_adj / p.adjustment_scale).powi(2)).exp();
+                        * (-(ln_adj / p.adjustment_scale).powi(2)).exp()
+                        * (-((s.features.area_m2 / t.features.area_m2).ln() / p.area_scale)
+                            .powi(2))
+                        .exp()
+                        * if s.features.total_floors.is_some()
+                            && s.features.total_floors == t.features.total_floors
+                            && s.features.building_year.is_some()
+                            && s.features.building_year == t.features.building_year
+                        {
+                            p.same_building_bonus
+                        } else {
+                            1.0
+                        }
+                        * if s.features.bedrooms == t.features.bedrooms
+                            && s.features.living_rooms == t.features.living_rooms
+                        {
+                            p.layout_bonus
+                        } else {
+                            1.0
+                        }
+                        * if s.features.floor_band == t.features.floor_band {
+                            p.floor_bonus
+                        } else {
+                            1.0
+                        };
                     cands.push(Cand {
                         ti,
                         d_km,
@@ -482,7 +525,6 @@ impl MarketIndex {
         {
             let (tis, _, district, _) = self.site_trades_before(s_idx, as_of);
             if !tis.is_empty() {
-                let tr = trend(Some(district));
                 let mut vals: Vec<(f64, f64)> = tis
                     .iter()
                     .map(|&ti| {
@@ -492,8 +534,7 @@ impl MarketIndex {
                         });
                         (
                             f64::from(t.unit_price_yuan_m2).ln()
-                                + time_adj(district, month_no(t.date))
-                                + tr
+                                + time_adj(district, t.date)
                                 + adj,
                             1.0,
                         )
@@ -523,7 +564,7 @@ impl MarketIndex {
         if let Some(d) = loc.district
             && let Some(l) = self.index.ln_level(Some(d), reference)
         {
-            let est = (l + trend(Some(d))).exp();
+            let est = (l + time_adj(d, crate::price_index::month_start(reference))).exp();
             return Ok(self.finish(
                 as_of,
                 Method::District,
