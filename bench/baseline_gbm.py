@@ -33,7 +33,7 @@ TRADES = sys.argv[1] if len(sys.argv) > 1 else "data/market/beijing_lianjia_trad
 HOLDOUT = sys.argv[2] if len(sys.argv) > 2 else "/tmp/anjia_backtest_holdout.csv"
 PARAMS = dict(objective="regression_l1", learning_rate=0.1, num_leaves=127, min_data_in_leaf=20,
               max_bin=127, feature_fraction=0.9, bagging_fraction=0.8, bagging_freq=1, verbose=-1,
-              num_threads=2, seed=20170101)
+              num_threads=1, seed=20170101)  # 1 thread: OpenMP spin-waits badly on a loaded 2-core machine
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 200
 BANDS = {"底": 0, "低": 1, "中": 2, "高": 3, "顶": 4}
 

@@ -75,20 +75,20 @@ fn main() {
 
     // Memory and load time of the full bundled index (what `anjia valuate` and the server load).
     if limit == usize::MAX {
-    let rss0 = rss_kb("VmRSS:").unwrap_or(0);
-    let t0 = Instant::now();
-    let full = MarketIndex::bundled().expect("bundled market data");
-    let load_s = t0.elapsed().as_secs_f64();
-    let rss1 = rss_kb("VmRSS:").unwrap_or(0);
-    println!(
-        "bundled index: {} trades, built in {load_s:.2} s, RSS {:.1} MB -> {:.1} MB (+{:.1} MB), approx heap {:.1} MB",
-        full.trades().len(),
-        rss0 as f64 / 1024.0,
-        rss1 as f64 / 1024.0,
-        (rss1 - rss0) as f64 / 1024.0,
-        full.approx_heap_bytes() as f64 / 1e6,
-    );
-    drop(full);
+        let rss0 = rss_kb("VmRSS:").unwrap_or(0);
+        let t0 = Instant::now();
+        let full = MarketIndex::bundled().expect("bundled market data");
+        let load_s = t0.elapsed().as_secs_f64();
+        let rss1 = rss_kb("VmRSS:").unwrap_or(0);
+        println!(
+            "bundled index: {} trades, built in {load_s:.2} s, RSS {:.1} MB -> {:.1} MB (+{:.1} MB), approx heap {:.1} MB",
+            full.trades().len(),
+            rss0 as f64 / 1024.0,
+            rss1 as f64 / 1024.0,
+            (rss1 - rss0) as f64 / 1024.0,
+            full.approx_heap_bytes() as f64 / 1e6,
+        );
+        drop(full);
     }
 
     let import = bundled_trades().expect("bundled trades");
@@ -238,7 +238,13 @@ fn main() {
             let v = market.value(&s, t.date);
             let e = start.elapsed();
             if std::env::var("BACKTEST_SLOW").is_ok() && e.as_micros() > 2000 {
-                eprintln!("slow {} µs: {} {:?} {:?}", e.as_micros(), t.date, t.district, v.as_ref().map(|v| (v.method, v.comparables.len())));
+                eprintln!(
+                    "slow {} µs: {} {:?} {:?}",
+                    e.as_micros(),
+                    t.date,
+                    t.district,
+                    v.as_ref().map(|v| (v.method, v.comparables.len()))
+                );
             }
             std::hint::black_box(v.ok());
             e.as_secs_f64() * 1e6

@@ -90,7 +90,10 @@ mod tests {
     #[test]
     fn names_and_codes() {
         assert_eq!(District::from_name("朝阳区").map(District::code), Some(7));
-        assert_eq!(District::from_name("北京市海淀区").map(District::code), Some(8));
+        assert_eq!(
+            District::from_name("北京市海淀区").map(District::code),
+            Some(8)
+        );
         assert_eq!(District::from_name("亦庄").map(District::code), Some(3));
         assert_eq!(District::from_name("10").map(District::name), Some("西城"));
         assert_eq!(District::from_name("浦东新区"), None);

@@ -125,6 +125,7 @@ pub const MIN_FIT_TRADES: usize = 2_000;
 pub const RIDGE: f64 = 1.0;
 
 /// Fits the model for `year` on the trades dated before 1 January `year`.
+#[allow(clippy::needless_range_loop)] // matrix code reads better with indices
 pub fn fit(trades: &[Trade], index: &PriceIndex, year: i32) -> Hedonic {
     struct Acc {
         n: f64,
@@ -233,7 +234,9 @@ mod tests {
         let mut trades = Vec::new();
         let mut seed = 7u64;
         let mut rnd = || {
-            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             (seed >> 33) as f64 / (1u64 << 31) as f64
         };
         for c in 0..50u64 {
@@ -255,7 +258,11 @@ mod tests {
                     total_price_fen: 0,
                     features: features(
                         area,
-                        if top { FloorBand::Top } else { FloorBand::Middle },
+                        if top {
+                            FloorBand::Top
+                        } else {
+                            FloorBand::Middle
+                        },
                     ),
                 });
             }

@@ -301,8 +301,8 @@ fn flag(field: &'static str, s: &str) -> Result<Option<bool>, RowError> {
     match s {
         "" | "nan" | "NaN" => Ok(None),
         _ => match s.parse::<f64>() {
-            Ok(v) if v == 1.0 => Ok(Some(true)),
-            Ok(v) if v == 0.0 => Ok(Some(false)),
+            Ok(1.0) => Ok(Some(true)),
+            Ok(0.0) => Ok(Some(false)),
             _ => Err(RowError::bad(field, s, "expected 0 or 1")),
         },
     }
@@ -375,7 +375,11 @@ pub fn parse_features(h: &Header, row: &csv::StringRecord) -> Result<Features, R
         (FloorBand::Unknown, None)
     } else {
         parse_floor(fl).ok_or_else(|| {
-            RowError::bad("floor", fl, "expected a band 底/低/中/高/顶 and total floors")
+            RowError::bad(
+                "floor",
+                fl,
+                "expected a band 底/低/中/高/顶 and total floors",
+            )
         })?
     };
     let ct = h.get(row, "constructionTime");
@@ -408,11 +412,7 @@ pub fn parse_features(h: &Header, row: &csv::StringRecord) -> Result<Features, R
         _ => match rc.parse::<u8>() {
             Ok(v) if (1..=4).contains(&v) => Renovation::from_code(v),
             _ => {
-                return Err(RowError::bad(
-                    "renovationCondition",
-                    rc,
-                    "expected 1..=4",
-                ));
+                return Err(RowError::bad("renovationCondition", rc, "expected 1..=4"));
             }
         },
     };
@@ -526,7 +526,7 @@ mod tests {
         assert_eq!(&*t.id, "101084782030");
         assert_eq!(t.district.name(), "朝阳");
         assert_eq!(t.unit_price_yuan_m2, 31_680);
-        assert_eq!(t.total_price_fen, 415_0000_00);
+        assert_eq!(t.total_price_fen, 415_000_000);
         assert_eq!(t.features.floor_band, FloorBand::High);
         assert_eq!(t.features.total_floors, Some(26));
         assert_eq!(t.features.building_year, Some(2005));
@@ -554,7 +554,10 @@ mod tests {
         let bad_date = rec(
             "u,BJ1,116.4,39.9,1,yesterday,1,1,300,40000,75,2,1,1,1,中 6,1,未知,2,2,0.3,1.0,1.0,1.0,7,50000",
         );
-        assert_eq!(parse_trade(&h, &bad_date).unwrap_err().code, "bad_tradeTime");
+        assert_eq!(
+            parse_trade(&h, &bad_date).unwrap_err().code,
+            "bad_tradeTime"
+        );
         let bad_district = rec(
             "u,BJ1,116.4,39.9,1,2016-01-01,1,1,300,40000,75,2,1,1,1,中 6,1,未知,2,2,0.3,1.0,1.0,1.0,14,50000",
         );

@@ -97,19 +97,14 @@ pub fn read_trades<R: Read>(file: &str, reader: R) -> Result<TradeImport, LoadEr
     Ok(out)
 }
 
-/// Reads a gzip-compressed trades file (see [`read_trades`]).
+/// Reads a gzip-compressed trades file (see [`read_trades`]), streaming: the decompressed text
+/// (~60 MB) is never held in memory at once.
 ///
 /// # Errors
-/// As [`read_trades`]; [`LoadError::Io`] when the gzip stream is corrupt.
+/// As [`read_trades`]; a corrupt gzip stream is reported as [`LoadError::Format`] carrying the
+/// decoder's message.
 pub fn read_trades_gz(file: &str, bytes: &[u8]) -> Result<TradeImport, LoadError> {
-    let mut text = Vec::with_capacity(bytes.len() * 4);
-    flate2::read::GzDecoder::new(bytes)
-        .read_to_end(&mut text)
-        .map_err(|source| LoadError::Io {
-            file: file.to_string(),
-            source,
-        })?;
-    read_trades(file, text.as_slice())
+    read_trades(file, flate2::read::GzDecoder::new(bytes))
 }
 
 /// A community of the Beijing community file (`beijing_communities_2018.csv`).
@@ -325,15 +320,28 @@ pub struct MarketIndex {
     pub(crate) params: crate::value::ModelParams,
 }
 
-const TRADES_GZ: &[u8] = include_bytes!("../../../data/market/beijing_lianjia_trades_2011_2017.csv.gz");
+const TRADES_GZ: &[u8] =
+    include_bytes!("../../../data/market/beijing_lianjia_trades_2011_2017.csv.gz");
 const BJ_COMMUNITIES: &str = include_str!("../../../data/market/beijing_communities_2018.csv");
 const WUHAN_COMMUNITIES: &str = include_str!("../../../data/market/wuhan_communities_2019.csv");
 const SH_COMMUNITIES: &str = include_str!("../../../data/market/shanghai_communities_2018-10.csv");
 const RENT_FILES: [(&str, &str); 4] = [
-    ("北京", include_str!("../../../data/market/rent/bj_bankuai_rent_2024-12.csv")),
-    ("上海", include_str!("../../../data/market/rent/sh_bankuai_rent_2024-12.csv")),
-    ("广州", include_str!("../../../data/market/rent/gz_bankuai_rent_2024-12.csv")),
-    ("深圳", include_str!("../../../data/market/rent/sz_bankuai_rent_2024-12.csv")),
+    (
+        "北京",
+        include_str!("../../../data/market/rent/bj_bankuai_rent_2024-12.csv"),
+    ),
+    (
+        "上海",
+        include_str!("../../../data/market/rent/sh_bankuai_rent_2024-12.csv"),
+    ),
+    (
+        "广州",
+        include_str!("../../../data/market/rent/gz_bankuai_rent_2024-12.csv"),
+    ),
+    (
+        "深圳",
+        include_str!("../../../data/market/rent/sz_bankuai_rent_2024-12.csv"),
+    ),
 ];
 const BJ_RENT_PER_M2_GZ: &[u8] =
     include_bytes!("../../../data/market/rent/bj_rent_per_m2_by_orientation_2024-12.csv.gz");
@@ -412,11 +420,7 @@ impl MarketIndex {
         let mut site_key: HashMap<(u64, u64, u64), u32> = HashMap::new();
         let mut site_of_community = HashMap::new();
         for (i, t) in trades.iter().enumerate() {
-            let k = (
-                t.community_id,
-                t.point.lng.to_bits(),
-                t.point.lat.to_bits(),
-            );
+            let k = (t.community_id, t.point.lng.to_bits(), t.point.lat.to_bits());
             let s = *site_key.entry(k).or_insert_with(|| {
                 sites.push(Site {
                     wgs84: t.wgs84,
@@ -436,7 +440,10 @@ impl MarketIndex {
                 .map(|(i, s)| GeomWithData::new(plane_km(s.wgs84), i as u32))
                 .collect(),
         );
-        let (first_date, last_date) = (trades.first().map(|t| t.date), trades.last().map(|t| t.date));
+        let (first_date, last_date) = (
+            trades.first().map(|t| t.date),
+            trades.last().map(|t| t.date),
+        );
         let hedonic = match (first_date, last_date) {
             (Some(a), Some(b)) => {
                 let years: Vec<i32> = (a.year() + 1..=b.year() + 1).collect();
@@ -451,7 +458,10 @@ impl MarketIndex {
         };
         let mut community_by_name: HashMap<String, Vec<u64>> = HashMap::new();
         for c in &communities {
-            community_by_name.entry(c.name.clone()).or_default().push(c.id);
+            community_by_name
+                .entry(c.name.clone())
+                .or_default()
+                .push(c.id);
         }
         MarketIndex {
             trades,
@@ -536,10 +546,19 @@ impl MarketIndex {
             .partition_point(|&ti| self.trades[ti as usize].date < before)
     }
 
-    pub(crate) fn site_trades_before(&self, s: u32, before: Date) -> (&[u32], u64, District, LngLat) {
+    pub(crate) fn site_trades_before(
+        &self,
+        s: u32,
+        before: Date,
+    ) -> (&[u32], u64, District, LngLat) {
         let site = &self.sites[s as usize];
         let end = self.trades_before(site, before);
-        (&site.trades[..end], site.community_id, site.district, site.wgs84)
+        (
+            &site.trades[..end],
+            site.community_id,
+            site.district,
+            site.wgs84,
+        )
     }
 
     pub(crate) fn site_of_community(&self, id: u64) -> Option<u32> {
@@ -584,7 +603,12 @@ impl MarketIndex {
         self.community_average_of_site(s, q, before)
     }
 
-    fn community_average_of_site(&self, s: u32, q: LngLat, before: Date) -> Option<CommunityAverage> {
+    fn community_average_of_site(
+        &self,
+        s: u32,
+        q: LngLat,
+        before: Date,
+    ) -> Option<CommunityAverage> {
         let (tis, cid, district, p) = self.site_trades_before(s, before);
         let last = self.trades[*tis.last()? as usize].date;
         let reference = month_no(before) - 1;
@@ -702,7 +726,11 @@ impl MarketIndex {
         let trades = self.trades.capacity() * std::mem::size_of::<Trade>()
             + self.trades.iter().map(|t| t.id.len()).sum::<usize>();
         let sites = self.sites.capacity() * std::mem::size_of::<Site>()
-            + self.sites.iter().map(|s| s.trades.capacity() * 4).sum::<usize>();
+            + self
+                .sites
+                .iter()
+                .map(|s| s.trades.capacity() * 4)
+                .sum::<usize>();
         let tree = self.sites.len() * (std::mem::size_of::<SiteRef>() + 32);
         let comm = self
             .communities

@@ -188,7 +188,7 @@ impl PriceIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lianjia::{FloorBand, Features};
+    use crate::lianjia::{Features, FloorBand};
     use crate::point::{CoordSystem, MarketPoint};
     use anjia_domain::geo::LngLat;
 
@@ -229,14 +229,25 @@ mod tests {
         let mut trades = Vec::new();
         for (m, p) in [(1u8, 10_000u32), (2, 10_000), (3, 10_000), (4, 20_000)] {
             for i in 0..40 {
-                trades.push(trade(&format!("{m}-{i}"), 7, day(2015, m, 1 + (i % 28) as u8), p));
+                trades.push(trade(
+                    &format!("{m}-{i}"),
+                    7,
+                    day(2015, m, 1 + (i % 28) as u8),
+                    p,
+                ));
             }
         }
         let idx = PriceIndex::build(&trades);
         let chaoyang = District::from_code(7);
         let march = month_no(day(2015, 3, 1));
-        assert_eq!(idx.ln_level(chaoyang, march).unwrap().exp().round(), 10_000.0);
-        assert_eq!(idx.ln_level(chaoyang, march + 1).unwrap().exp().round(), 20_000.0);
+        assert_eq!(
+            idx.ln_level(chaoyang, march).unwrap().exp().round(),
+            10_000.0
+        );
+        assert_eq!(
+            idx.ln_level(chaoyang, march + 1).unwrap().exp().round(),
+            20_000.0
+        );
         // Adding trades in a later month never changes an earlier level.
         let mut later = trades.clone();
         for i in 0..40 {
@@ -248,14 +259,22 @@ mod tests {
         }
         let s = idx.series(chaoyang);
         assert_eq!(s.len(), 4);
-        assert_eq!((s[3].year, s[3].month, s[3].level_yuan_m2), (2015, 4, 20_000));
+        assert_eq!(
+            (s[3].year, s[3].month, s[3].level_yuan_m2),
+            (2015, 4, 20_000)
+        );
     }
 
     #[test]
     fn thin_months_pool_or_carry_forward() {
         let mut trades = Vec::new();
         for i in 0..30 {
-            trades.push(trade(&format!("a{i}"), 12, day(2014, 1, 1 + (i % 28) as u8), 8_000));
+            trades.push(trade(
+                &format!("a{i}"),
+                12,
+                day(2014, 1, 1 + (i % 28) as u8),
+                8_000,
+            ));
         }
         // 10 trades in February only: the 2-month window (40 trades) gives the level.
         for i in 0..10 {
@@ -269,6 +288,9 @@ mod tests {
         // A district without trades has no level; the ratio falls back to the city.
         let d = District::from_code(5).unwrap();
         assert_eq!(idx.ln_level(Some(d), month_no(day(2014, 2, 1))), None);
-        assert!(idx.ln_ratio(d, month_no(day(2014, 1, 1)), month_no(day(2014, 2, 1))).is_some());
+        assert!(
+            idx.ln_ratio(d, month_no(day(2014, 1, 1)), month_no(day(2014, 2, 1)))
+                .is_some()
+        );
     }
 }

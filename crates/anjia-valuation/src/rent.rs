@@ -145,7 +145,8 @@ impl RentTable {
             col("rent_yuan_month")?,
         );
         // (city, area, is_district) -> (n, sum rent, n with area, sum rent per m²)
-        let mut acc: HashMap<(String, String, bool), (u32, f64, u32, f64)> = HashMap::new();
+        type Key = (String, String, bool);
+        let mut acc: HashMap<Key, (u32, f64, u32, f64)> = HashMap::new();
         let mut n = 0;
         for r in rdr.records() {
             let Ok(r) = r else { continue };
@@ -162,8 +163,10 @@ impl RentTable {
                 .and_then(|s| s.trim().parse::<f64>().ok())
                 .filter(|x| x.is_finite() && *x >= 5.0);
             n += 1;
-            for (name, is_d) in [(r.get(bi).unwrap_or(""), false), (r.get(di).unwrap_or(""), true)]
-            {
+            for (name, is_d) in [
+                (r.get(bi).unwrap_or(""), false),
+                (r.get(di).unwrap_or(""), true),
+            ] {
                 let name = name.trim();
                 if name.is_empty() || city.is_empty() {
                     continue;
@@ -189,7 +192,14 @@ impl RentTable {
                 listings: Some(k),
                 data_month: "2021-04",
             };
-            let k = (city, if is_d { format!("{name}#d") } else { key(&name) });
+            let k = (
+                city,
+                if is_d {
+                    format!("{name}#d")
+                } else {
+                    key(&name)
+                },
+            );
             // A 商圈 with the same name as a district keeps both.
             self.levels.entry(k).or_insert(level);
         }
@@ -201,7 +211,10 @@ impl RentTable {
         let city = city.trim().trim_end_matches('市');
         self.levels
             .get(&(city.to_string(), key(area)))
-            .or_else(|| self.levels.get(&(city.to_string(), format!("{}#d", area.trim()))))
+            .or_else(|| {
+                self.levels
+                    .get(&(city.to_string(), format!("{}#d", area.trim())))
+            })
             .or_else(|| {
                 let a = area.trim().trim_end_matches('区');
                 self.levels.get(&(city.to_string(), format!("{a}#d")))
@@ -245,10 +258,17 @@ mod tests {
     #[test]
     fn bankuai_and_listings() {
         let mut t = RentTable::default();
-        t.add_bankuai_file("北京", "\u{feff}板块,平均价格（元/月）\nCBD,16249.03\n七里庄,6655.0\n望京,9000\n")
+        t.add_bankuai_file(
+            "北京",
+            "\u{feff}板块,平均价格（元/月）\nCBD,16249.03\n七里庄,6655.0\n望京,9000\n",
+        )
+        .unwrap();
+        t.add_beijing_per_m2("朝向,单位面积租金\n南,100\n南北,120\n北,110\n")
             .unwrap();
-        t.add_beijing_per_m2("朝向,单位面积租金\n南,100\n南北,120\n北,110\n").unwrap();
-        assert_eq!(t.level("北京市", "CBD").unwrap().mean_monthly_rent_yuan, 16_249);
+        assert_eq!(
+            t.level("北京市", "CBD").unwrap().mean_monthly_rent_yuan,
+            16_249
+        );
         assert!(t.level("北京", "不存在").is_none());
         // Median 板块 rent 9,000, median 110 元/m²: a 50 m² flat in 七里庄 → 110×50×6655/9000.
         let (est, _) = t.beijing_estimate("七里庄", 50.0).unwrap();

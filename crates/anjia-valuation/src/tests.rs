@@ -75,7 +75,9 @@ fn subject_at(w: LngLat) -> Subject {
 fn comparables_are_before_as_of_and_near() {
     let m = synthetic_market();
     let as_of = day(2015, 6, 10);
-    let v = m.value(&subject_at(LngLat::new(116.45, 39.95)), as_of).unwrap();
+    let v = m
+        .value(&subject_at(LngLat::new(116.45, 39.95)), as_of)
+        .unwrap();
     assert_eq!(v.method, Method::Comparables);
     assert!(!v.comparables.is_empty());
     for c in &v.comparables {
@@ -192,13 +194,17 @@ fn bad_inputs_give_clear_errors() {
         with(&|s| s.features.area_m2 = f64::NAN),
         ValuationError::BadArea(_)
     ));
+    // Off-plan: completed the year after the as-of date is accepted.
+    let mut s = ok.clone();
+    s.features.building_year = Some(2017);
+    assert!(m.value(&s, as_of).is_ok());
     assert_eq!(
         with(&|s| s.features.building_year = Some(3000)),
         ValuationError::BadBuildingYear { year: 3000, as_of }
     );
     assert_eq!(
-        with(&|s| s.features.building_year = Some(2017)),
-        ValuationError::BadBuildingYear { year: 2017, as_of }
+        with(&|s| s.features.building_year = Some(2019)),
+        ValuationError::BadBuildingYear { year: 2019, as_of }
     );
     let e = with(&|s| s.point = MarketPoint::new(CoordSystem::Wgs84, -0.1276, 51.5072));
     assert!(matches!(e, ValuationError::OutsideChina { .. }), "{e:?}");
@@ -275,7 +281,10 @@ fn bundled_queries_for_the_web_api() {
     let before = day(2016, 8, 9);
     let near = m.trades_near(p, 1.0, before, 50);
     assert_eq!(near.len(), 50);
-    assert!(near.iter().all(|n| n.trade.date < before && n.distance_m <= 1000.0));
+    assert!(
+        near.iter()
+            .all(|n| n.trade.date < before && n.distance_m <= 1000.0)
+    );
     assert!(near.windows(2).all(|w| w[0].distance_m <= w[1].distance_m));
     let ca = m.community_averages_near(p, 1.0, before, 10);
     assert!(!ca.is_empty());

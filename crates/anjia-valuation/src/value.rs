@@ -124,9 +124,10 @@ pub enum ValuationError {
     /// Area not a positive finite number, or above [`MAX_AREA_M2`].
     #[error("building area {0} m² is not valid: it must be greater than 0 and at most 10,000 m²")]
     BadArea(f64),
-    /// Building year after the as-of year or before 1800.
+    /// Building year before 1800 or more than [`MAX_YEARS_TO_COMPLETION`] years after the as-of
+    /// year.
     #[error(
-        "building year {year} is not valid for a valuation as of {as_of}: it must be between 1800 and the as-of year"
+        "building year {year} is not valid for a valuation as of {as_of}: it must be between 1800 and two years after the as-of year"
     )]
     BadBuildingYear {
         /// The year given.
@@ -146,7 +147,9 @@ pub enum ValuationError {
         lat: f64,
     },
     /// The district name is not one of the 13 Lianjia Beijing districts.
-    #[error("unknown district {0:?}: the market data covers the Beijing districts 东城 西城 朝阳 海淀 丰台 石景山 通州 昌平 大兴 亦庄开发区 顺义 房山 门头沟")]
+    #[error(
+        "unknown district {0:?}: the market data covers the Beijing districts 东城 西城 朝阳 海淀 丰台 石景山 通州 昌平 大兴 亦庄开发区 顺义 房山 门头沟"
+    )]
     UnknownDistrict(String),
     /// The community is not in the market data.
     #[error("unknown community {0:?}")]
@@ -168,6 +171,10 @@ pub enum ValuationError {
     )]
     NoMarketData(f64),
 }
+
+/// Years after the as-of year a building year may lie (flats sold off-plan, 期房, are completed
+/// up to about two years after the sale; 8 of the Lianjia trades have such years).
+pub const MAX_YEARS_TO_COMPLETION: i32 = 2;
 
 /// Largest building area accepted, m².
 pub const MAX_AREA_M2: f64 = 10_000.0;
@@ -257,7 +264,7 @@ impl MarketIndex {
             return Err(ValuationError::BadArea(a));
         }
         if let Some(y) = s.features.building_year
-            && !(1800..=as_of.year()).contains(&y)
+            && !(1800..=as_of.year() + MAX_YEARS_TO_COMPLETION).contains(&y)
         {
             return Err(ValuationError::BadBuildingYear { year: y, as_of });
         }
@@ -301,9 +308,7 @@ impl MarketIndex {
             let pick = found
                 .iter()
                 .filter(|c| self.site_of_community(c.id).is_some())
-                .find(|c| {
-                    district.is_none_or(|d| District::from_name(&c.district) == Some(d))
-                });
+                .find(|c| district.is_none_or(|d| District::from_name(&c.district) == Some(d)));
             community_id = Some(
                 pick.ok_or_else(|| ValuationError::UnknownCommunity(name.to_string()))?
                     .id,
@@ -388,7 +393,11 @@ impl MarketIndex {
         };
         let data_as_of = self
             .trades
-            .get(self.trades.partition_point(|t| t.date < as_of).saturating_sub(1))
+            .get(
+                self.trades
+                    .partition_point(|t| t.date < as_of)
+                    .saturating_sub(1),
+            )
             .map_or(as_of, |t| t.date);
         let rent = self.rent_for(&loc, s.features.area_m2);
 
@@ -533,9 +542,7 @@ impl MarketIndex {
                             h.ln_adjustment(&xs, &regressors(&t.features, t.date.year()))
                         });
                         (
-                            f64::from(t.unit_price_yuan_m2).ln()
-                                + time_adj(district, t.date)
-                                + adj,
+                            f64::from(t.unit_price_yuan_m2).ln() + time_adj(district, t.date) + adj,
                             1.0,
                         )
                     })

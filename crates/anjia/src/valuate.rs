@@ -58,11 +58,7 @@ fn parse_row(h: &Header, rec: &csv::StringRecord) -> Parsed {
     (id, parsed)
 }
 
-fn write_row(
-    w: &mut impl Write,
-    id: &str,
-    r: &Result<Valuation, String>,
-) -> std::io::Result<()> {
+fn write_row(w: &mut impl Write, id: &str, r: &Result<Valuation, String>) -> std::io::Result<()> {
     let mut c = csv::Writer::from_writer(Vec::new());
     let rec: Vec<String> = match r {
         Ok(v) => vec![
@@ -87,7 +83,9 @@ fn write_row(
         ],
     };
     c.write_record(&rec).map_err(std::io::Error::other)?;
-    let bytes = c.into_inner().map_err(|e| std::io::Error::other(e.to_string()))?;
+    let bytes = c
+        .into_inner()
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
     w.write_all(&bytes)
 }
 
@@ -103,8 +101,8 @@ pub fn valuate_file(
     output: &Path,
     progress: bool,
 ) -> anyhow::Result<ValuateSummary> {
-    let file = std::fs::File::open(input)
-        .with_context(|| format!("cannot open {}", input.display()))?;
+    let file =
+        std::fs::File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
