@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod privacy;
+pub mod valuate;
 
 use anjia_domain::{ImportSummary, Posting};
 use anjia_ingest::{ImportKind, parse_file};

@@ -69,6 +69,18 @@ enum Command {
         #[command(subcommand)]
         command: EmailCommand,
     },
+    /// Value a CSV of properties in the Lianjia Beijing transaction layout (`id, Lng, Lat` BD-09,
+    /// `square, livingRoom, … , district, tradeTime` as the as-of date) from the bundled market
+    /// data; bad rows get the reason in the `error` column, the batch never stops for them.
+    Valuate {
+        /// Input CSV.
+        #[arg(long)]
+        input: PathBuf,
+        /// Output CSV (`id, estimate_unit_price_yuan_m2, estimate_total_wan, low_unit_price,
+        /// high_unit_price, comparables_used, method, error`).
+        #[arg(long)]
+        output: PathBuf,
+    },
     /// Write N synthetic lots drawn from the bundled titles' distributions as canonical JSON Lines
     /// (for load tests and benchmarks; see anjia_search::synth). Import them with `import jsonl`.
     Synth {
@@ -282,6 +294,19 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
             let index = anjia::open_index(&cfg)?;
             let n = anjia::reindex(&store, &index, tty).await?;
             println!("indexed {n} lots");
+        }
+        Command::Valuate { input, output } => {
+            let started = std::time::Instant::now();
+            let market = anjia_valuation::MarketIndex::bundled()?;
+            let s = anjia::valuate::valuate_file(&market, &input, &output, tty)?;
+            println!(
+                "valued {} of {} rows ({} with errors) in {:.1} s; wrote {}",
+                s.valued,
+                s.rows,
+                s.errors,
+                started.elapsed().as_secs_f64(),
+                output.display()
+            );
         }
         Command::Synth {
             count,

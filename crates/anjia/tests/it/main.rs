@@ -22,4 +22,5 @@ mod oauth_provider;
 mod pages;
 mod privacy;
 mod raw_scan;
+mod valuate;
 mod verification;
