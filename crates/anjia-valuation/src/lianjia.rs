@@ -164,30 +164,8 @@ pub struct Header {
     cols: HashMap<&'static str, usize>,
 }
 
-const ALL: [&str; 22] = [
-    "id",
-    "Lng",
-    "Lat",
-    "Cid",
-    "tradeTime",
-    "totalPrice",
-    "price",
-    "square",
-    "livingRoom",
-    "drawingRoom",
-    "kitchen",
-    "bathRoom",
-    "floor",
-    "buildingType",
-    "constructionTime",
-    "renovationCondition",
-    "buildingStructure",
-    "elevator",
-    "fiveYearsProperty",
-    "subway",
-    "district",
-    "communityAverage",
-];
+/// Columns read when present beyond [`Header::TRADE_COLUMNS`].
+const OPTIONAL_COLUMNS: [&str; 1] = ["communityAverage"];
 
 /// A row that could not be read, with a reason code and the field at fault.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -217,7 +195,11 @@ impl Header {
         let mut cols = HashMap::new();
         for (i, name) in record.iter().enumerate() {
             let name = name.trim().trim_start_matches('\u{feff}');
-            if let Some(k) = ALL.iter().find(|k| **k == name) {
+            if let Some(k) = Header::TRADE_COLUMNS
+                .iter()
+                .chain(&OPTIONAL_COLUMNS)
+                .find(|k| **k == name)
+            {
                 cols.entry(*k).or_insert(i);
             }
         }
