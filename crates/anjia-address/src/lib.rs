@@ -31,40 +31,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-/// Coordinate system (datum) of a point. See `anjia_domain::geo` for the transforms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-pub enum CoordSystem {
-    /// Baidu's datum (GCJ-02 rotated and shifted once more); Lianjia and Baidu map points.
-    #[serde(rename = "BD-09")]
-    Bd09,
-    /// The datum maps published in mainland China must use (AMap, Tencent).
-    #[serde(rename = "GCJ-02")]
-    Gcj02,
-    /// GPS, `navigator.geolocation`.
-    #[serde(rename = "WGS-84")]
-    Wgs84,
-}
-
-impl CoordSystem {
-    /// The label used in the bundled CSV and in JSON: `BD-09`, `GCJ-02` or `WGS-84`.
-    pub fn label(self) -> &'static str {
-        match self {
-            CoordSystem::Bd09 => "BD-09",
-            CoordSystem::Gcj02 => "GCJ-02",
-            CoordSystem::Wgs84 => "WGS-84",
-        }
-    }
-
-    /// Parses [`CoordSystem::label`]; `None` for anything else.
-    pub fn from_label(s: &str) -> Option<CoordSystem> {
-        match s.trim() {
-            "BD-09" => Some(CoordSystem::Bd09),
-            "GCJ-02" => Some(CoordSystem::Gcj02),
-            "WGS-84" => Some(CoordSystem::Wgs84),
-            _ => None,
-        }
-    }
-}
+pub use anjia_domain::geo::CoordSystem;
 
 /// A point in decimal degrees with the coordinate system it is expressed in.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

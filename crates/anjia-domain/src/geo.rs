@@ -39,6 +39,70 @@ impl LngLat {
     }
 }
 
+/// The datum of a coordinate pair — the one enum every crate uses for it.
+///
+/// Serialises as `wgs84`, `gcj02`, `bd09` (the API's `crs` parameter values);
+/// [`CoordSystem::label`] gives the display/CSV form `WGS-84`, `GCJ-02`, `BD-09`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoordSystem {
+    /// WGS-84 (GPS, `navigator.geolocation`, EPSG:4326).
+    Wgs84,
+    /// GCJ-02, the obfuscated datum mandated for maps published in mainland China (AMap, Tencent).
+    Gcj02,
+    /// BD-09, Baidu's datum derived from GCJ-02 (Baidu maps; the Lianjia files).
+    Bd09,
+}
+
+impl CoordSystem {
+    /// `WGS-84`, `GCJ-02` or `BD-09` (the bundled CSV files and the pages use these).
+    pub fn label(self) -> &'static str {
+        match self {
+            CoordSystem::Wgs84 => "WGS-84",
+            CoordSystem::Gcj02 => "GCJ-02",
+            CoordSystem::Bd09 => "BD-09",
+        }
+    }
+
+    /// Parses [`CoordSystem::label`]; `None` for anything else.
+    pub fn from_label(s: &str) -> Option<CoordSystem> {
+        match s.trim() {
+            "WGS-84" => Some(CoordSystem::Wgs84),
+            "GCJ-02" => Some(CoordSystem::Gcj02),
+            "BD-09" => Some(CoordSystem::Bd09),
+            _ => None,
+        }
+    }
+
+    /// Parses the API form `wgs84`, `gcj02` or `bd09`; `None` for anything else.
+    pub fn from_param(s: &str) -> Option<CoordSystem> {
+        match s {
+            "wgs84" => Some(CoordSystem::Wgs84),
+            "gcj02" => Some(CoordSystem::Gcj02),
+            "bd09" => Some(CoordSystem::Bd09),
+            _ => None,
+        }
+    }
+
+    /// `p`, given in this datum, in WGS-84.
+    pub fn to_wgs84(self, p: LngLat) -> LngLat {
+        match self {
+            CoordSystem::Wgs84 => p,
+            CoordSystem::Gcj02 => gcj02_to_wgs84(p),
+            CoordSystem::Bd09 => bd09_to_wgs84(p),
+        }
+    }
+
+    /// `p`, given in this datum, in GCJ-02.
+    pub fn to_gcj02(self, p: LngLat) -> LngLat {
+        match self {
+            CoordSystem::Wgs84 => wgs84_to_gcj02(p),
+            CoordSystem::Gcj02 => p,
+            CoordSystem::Bd09 => bd09_to_gcj02(p),
+        }
+    }
+}
+
 /// Semi-major axis of the Krasovsky 1940 ellipsoid used by the GCJ-02 formula, metres.
 pub const KRASOVSKY_A: f64 = 6_378_245.0;
 /// First eccentricity squared of the Krasovsky 1940 ellipsoid used by the GCJ-02 formula

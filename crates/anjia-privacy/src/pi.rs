@@ -356,23 +356,7 @@ impl SearchKeywords {
     }
 }
 
-/// The geodetic datum / obfuscation of a coordinate pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CoordSystem {
-    /// WGS-84 (GPS, EPSG:4326).
-    Wgs84,
-    /// GCJ-02, the obfuscated datum mandated for maps published in mainland China (AMap, Tencent).
-    Gcj02,
-    /// BD-09, Baidu's datum derived from GCJ-02.
-    Bd09,
-}
-
-impl Zeroize for CoordSystem {
-    fn zeroize(&mut self) {
-        *self = CoordSystem::Wgs84;
-    }
-}
+pub use anjia_domain::geo::CoordSystem;
 
 /// Why a coordinate pair is rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -392,6 +376,7 @@ pub enum GeoError {
 pub struct GeoPoint {
     lng: f64,
     lat: f64,
+    #[zeroize(skip)]
     system: CoordSystem,
 }
 

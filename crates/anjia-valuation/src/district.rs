@@ -77,6 +77,15 @@ impl District {
         TABLE[self.index()].2
     }
 
+    /// From a GB/T 2260 district code (`110105` → 朝阳). 大兴区 110115 gives 大兴 (code 4), not
+    /// 亦庄开发区, which shares the code but is Lianjia's own area; other codes give `None`.
+    pub fn from_division_code(code: u32) -> Option<District> {
+        TABLE
+            .iter()
+            .find(|(c, _, gb)| *gb == code && *c != 3)
+            .map(|(c, _, _)| District(*c))
+    }
+
     /// All 13 districts in code order.
     pub fn all() -> impl Iterator<Item = District> {
         (1..=13).map(District)
@@ -86,6 +95,22 @@ impl District {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_division_codes() {
+        assert_eq!(
+            District::from_division_code(110105).map(District::name),
+            Some("朝阳")
+        );
+        assert_eq!(
+            District::from_division_code(110115).map(District::name),
+            Some("大兴")
+        );
+        assert_eq!(District::from_division_code(110117), None); // 平谷: not in the data
+        for d in District::all().filter(|d| d.code() != 3) {
+            assert_eq!(District::from_division_code(d.division_code()), Some(d));
+        }
+    }
 
     #[test]
     fn names_and_codes() {

@@ -3,17 +3,7 @@
 use anjia_domain::geo::{LngLat, bd09_to_wgs84, gcj02_to_wgs84, in_china_box};
 use serde::{Deserialize, Serialize};
 
-/// The datum of a coordinate pair (see [`anjia_domain::geo`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CoordSystem {
-    /// WGS-84 (GPS, EPSG:4326).
-    Wgs84,
-    /// GCJ-02 (AMap, Tencent; maps published in mainland China).
-    Gcj02,
-    /// BD-09 (Baidu; the Lianjia files).
-    Bd09,
-}
+pub use anjia_domain::geo::CoordSystem;
 
 /// Longitude/latitude in decimal degrees **with** the system they are in.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
