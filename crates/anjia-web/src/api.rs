@@ -136,7 +136,18 @@ pub(crate) async fn load_detail(state: &AppState, id: i64) -> Result<LotDetail, 
         .await?
         .ok_or_else(|| AppError::NotFound("no lot with the id given".into()))?;
     let siblings = state.store.asset_postings(p.asset_id).await?;
-    Ok(detail_of(&p, &siblings, (state.clock)()))
+    let now = (state.clock)();
+    let mut detail = detail_of(&p, &siblings, now);
+    let market = crate::valuation::market().await?;
+    let today = crate::valuation::shanghai_date(now);
+    detail.market = Some(
+        tokio::task::spawn_blocking(move || {
+            crate::valuation::lot::appraise_lot(market, p.id, &p.data, today)
+        })
+        .await
+        .map_err(|_| AppError::MarketUnavailable)?,
+    );
+    Ok(detail)
 }
 
 /// One lot with everything known about it and the other postings (rounds, platforms) of its asset.
@@ -200,7 +211,7 @@ pub async fn method_not_allowed() -> AppError {
     info(
         title = "anjia API",
         version = "1",
-        description = "Judicial-auction and asset-auction lots: search, facets, lot detail; the caller's consents and search history; the privacy policy; accounts (sign-in by SMS code, sessions, profile); saved searches (选房条件), the message centre, follows (关注), browsing history and notification settings. Money is integer fen; times are RFC 3339 UTC with Asia/Shanghai display fields. Signed-in endpoints take `Authorization: Bearer <token>` (from /api/v1/auth/sign-in); errors are RFC 9457 problems that never repeat a value the request carried."
+        description = "Judicial-auction and asset-auction lots: search, facets, lot detail; the caller's consents and search history; the privacy policy; valuation (估值) and market data (nearby trades, community prices, rents, district price trend; coordinates only with the location grant); accounts (sign-in by SMS code, sessions, profile); saved searches (选房条件), the message centre, follows (关注), browsing history and notification settings. Money is integer fen; times are RFC 3339 UTC with Asia/Shanghai display fields. Signed-in endpoints take `Authorization: Bearer <token>` (from /api/v1/auth/sign-in); errors are RFC 9457 problems that never repeat a value the request carried."
     ),
     modifiers(&BearerAuth),
     paths(
@@ -209,6 +220,10 @@ pub async fn method_not_allowed() -> AppError {
         listing_detail,
         health,
         crate::nearby::nearby_api,
+        crate::valuation::api::post_valuation,
+        crate::valuation::api::market_prices,
+        crate::valuation::api::market_rents,
+        crate::valuation::api::market_trend,
         crate::privacy_api::get_consents,
         crate::privacy_api::post_consents,
         crate::privacy_api::post_separate_consent,
@@ -267,6 +282,22 @@ pub async fn method_not_allowed() -> AppError {
         crate::nearby::NearbyResponse,
         crate::nearby::NearbyDistrict,
         crate::nearby::LocationRequired,
+        crate::valuation::lot::LotMarket,
+        crate::valuation::lot::LotMarketStatus,
+        crate::valuation::lot::LotEstimate,
+        crate::valuation::api::ValuationRequest,
+        crate::valuation::api::LocationIn,
+        crate::valuation::api::ValuationView,
+        crate::valuation::api::ComparableView,
+        crate::valuation::api::RentView,
+        crate::valuation::api::MarketPrices,
+        crate::valuation::api::TradeView,
+        crate::valuation::api::CommunityPriceView,
+        crate::valuation::api::AskingView,
+        crate::valuation::api::RentLevels,
+        crate::valuation::api::RentLevelView,
+        crate::valuation::api::Trend,
+        crate::valuation::api::TrendPoint,
         crate::privacy_api::ConsentsResponse,
         crate::privacy_api::ConsentsRequest,
         crate::privacy_api::SeparateConsentRequest,

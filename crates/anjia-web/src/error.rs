@@ -125,6 +125,16 @@ pub enum AppError {
     /// `invalid-criteria`; `parameter` names the criterion).
     #[error("{0}")]
     InvalidCriteria(crate::params::BadParam),
+    /// A property that cannot be valued as described (422, type `invalid-property`; `parameter`
+    /// names the field: `area_m2`, `building_year`, `district`, `address`, `location`, …).
+    #[error("{0}")]
+    InvalidProperty(crate::params::BadParam),
+    /// The market data has nothing for the place asked about (422, type `not-enough-data`).
+    #[error("{0}")]
+    NotEnoughData(String),
+    /// The bundled market data could not be loaded (503, type `market-unavailable`).
+    #[error("the market data is not available")]
+    MarketUnavailable,
     /// The account follows as many lots as allowed (409, type `follow-limit`, with `limit`).
     #[error("an account follows at most {limit} lots; unfollow one before following another")]
     FollowLimit {
@@ -309,6 +319,21 @@ impl AppError {
                 "saved-search-limit",
                 "Too many saved searches",
             ),
+            AppError::InvalidProperty(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-property",
+                "The property cannot be valued as described",
+            ),
+            AppError::NotEnoughData(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "not-enough-data",
+                "Not enough market data",
+            ),
+            AppError::MarketUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "market-unavailable",
+                "Market data unavailable",
+            ),
             AppError::InvalidCriteria(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid-criteria",
@@ -376,7 +401,11 @@ impl AppError {
             status: status.as_u16(),
             detail,
             parameter: match self {
-                AppError::BadParam(b) | AppError::InvalidCriteria(b) if !b.param.is_empty() => {
+                AppError::BadParam(b)
+                | AppError::InvalidCriteria(b)
+                | AppError::InvalidProperty(b)
+                    if !b.param.is_empty() =>
+                {
                     Some(b.param.clone())
                 }
                 _ => None,

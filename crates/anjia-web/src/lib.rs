@@ -15,6 +15,7 @@ pub mod privacy_api;
 pub mod privacy_pages;
 pub mod routes;
 pub mod subject;
+pub mod valuation;
 pub mod views;
 
 use anjia_search::SearchIndex;
@@ -133,6 +134,10 @@ pub fn router(state: AppState) -> Router {
         .route("/facets", get(api::facets))
         .route("/health", get(api::health))
         .route("/nearby", get(nearby::nearby_api))
+        .route("/valuations", post(valuation::api::post_valuation))
+        .route("/market/prices", get(valuation::api::market_prices))
+        .route("/market/rents", get(valuation::api::market_rents))
+        .route("/market/trend", get(valuation::api::market_trend))
         .route(
             "/consents",
             get(privacy_api::get_consents).post(privacy_api::post_consents),
@@ -159,6 +164,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/nearby",
             get(nearby::nearby_page).post(nearby::nearby_post),
+        )
+        .route(
+            "/valuation",
+            get(valuation::pages::valuation_page).post(valuation::pages::valuation_post),
         )
         .route("/privacy", get(privacy_pages::policy_page))
         .route(

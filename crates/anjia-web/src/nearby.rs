@@ -97,12 +97,8 @@ pub fn parse_nearby(query: &str) -> Result<NearbyQuery, BadParam> {
             "lng" => lng = Some(degrees(key, v, 180.0)?),
             "lat" => lat = Some(degrees(key, v, 90.0)?),
             "crs" => {
-                crs = match v {
-                    "wgs84" => CoordSystem::Wgs84,
-                    "gcj02" => CoordSystem::Gcj02,
-                    "bd09" => CoordSystem::Bd09,
-                    _ => return Err(bad("crs", "must be one of wgs84, gcj02, bd09")),
-                }
+                crs = CoordSystem::from_param(v)
+                    .ok_or_else(|| bad("crs", "must be one of wgs84, gcj02, bd09"))?
             }
             "page" => page = whole(key, v, 100_000)?,
             _ => per_page = whole(key, v, 100)?,
@@ -120,7 +116,7 @@ pub fn parse_nearby(query: &str) -> Result<NearbyQuery, BadParam> {
     })
 }
 
-fn degrees(param: &str, v: &str, max: f64) -> Result<f64, BadParam> {
+pub(crate) fn degrees(param: &str, v: &str, max: f64) -> Result<f64, BadParam> {
     let reason = if max > 90.0 {
         "must be a longitude in decimal degrees between -180 and 180"
     } else {
@@ -203,9 +199,20 @@ pub const DETAIL_ZH: &str = "附近的拍品需要位置权限，您尚未开启
 或按区域代码查询（/api/v1/listings?region=区域代码）。如需开启，请前往 /privacy/consent，随时可以关闭。";
 
 fn location_required(e: PermissionRequired) -> Response {
+    location_required_with(e, DETAIL_ZH, ALTERNATIVE_API)
+}
+
+/// The 403 `permission-required` response (a [`LocationRequired`] body) of a request that
+/// carried coordinates without the location grant: `detail` explains (zh-CN), `alternative`
+/// names the way that needs no location. The coordinates are not in it.
+pub(crate) fn location_required_with(
+    e: PermissionRequired,
+    detail: &str,
+    alternative: &str,
+) -> Response {
     let mut problem = AppError::PermissionRequired(e).problem();
-    problem.detail = DETAIL_ZH.to_string();
-    problem.alternative = Some(ALTERNATIVE_API.to_string());
+    problem.detail = detail.to_string();
+    problem.alternative = Some(alternative.to_string());
     let body = LocationRequired {
         problem,
         alternative_region: ALTERNATIVE_REGION.to_string(),
@@ -225,7 +232,10 @@ fn location_required(e: PermissionRequired) -> Response {
 }
 
 /// The caller's consent state now (empty without a subject, or for an unknown or shredded one).
-async fn consent_now(state: &AppState, subject: &Subject) -> Result<ConsentState, AppError> {
+pub(crate) async fn consent_now(
+    state: &AppState,
+    subject: &Subject,
+) -> Result<ConsentState, AppError> {
     match state.privacy.consent_state(subject.id()).await {
         Ok(s) => Ok(s),
         Err(PrivacyError::UnknownSubject | PrivacyError::Shredded) => Ok(ConsentState::default()),

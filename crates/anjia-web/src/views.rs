@@ -268,6 +268,9 @@ pub struct LotDetail {
     pub provenance: ProvenanceView,
     /// All postings of the same asset, this one included, oldest first.
     pub postings: Vec<SiblingView>,
+    /// Market value, market discount and bargain score, or why there is none
+    /// (`crate::valuation::lot`); `null` only where the detail is built without market data.
+    pub market: Option<crate::valuation::lot::LotMarket>,
 }
 
 /// Builds the result-list view of a stored posting (used for the detail page and its siblings).
@@ -352,5 +355,6 @@ pub fn detail_of(p: &Posting, siblings: &[Posting], now: OffsetDateTime) -> LotD
                 current: s.id == p.id,
             })
             .collect(),
+        market: None,
     }
 }

@@ -385,6 +385,94 @@ pub async fn export(store: &Store, out: &Path) -> anyhow::Result<u64> {
     Ok(n)
 }
 
+/// What [`market_values`] found.
+#[derive(Debug, Default)]
+pub struct MarketValues {
+    /// Lots read.
+    pub lots: u64,
+    /// Lots with an estimate, by method (`comparables`, `community`, `district`, `asking`).
+    pub estimated: std::collections::BTreeMap<String, u64>,
+    /// Lots without, by reason (zh-CN).
+    pub not_enough_data: std::collections::BTreeMap<String, u64>,
+}
+
+/// Values every stored lot as its page does ([`anjia_web::valuation::lot::appraise_lot`], today's
+/// date in Asia/Shanghai for lots without a date) and writes one CSV row per lot: `id, title,
+/// status, method, unit_price_yuan_m2, low_unit_price, high_unit_price, total_fen,
+/// market_discount, bargain_score, as_of, data_as_of, reason`.
+///
+/// # Errors
+/// Storage errors, the market data failing to load, or the output file not writable.
+pub async fn market_values(store: &Store, out: &Path) -> anyhow::Result<MarketValues> {
+    let market = anjia_web::valuation::market()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let today = anjia_web::valuation::shanghai_date(time::OffsetDateTime::now_utc());
+    let mut w =
+        csv::Writer::from_path(out).with_context(|| format!("creating {}", out.display()))?;
+    w.write_record([
+        "id",
+        "title",
+        "status",
+        "method",
+        "unit_price_yuan_m2",
+        "low_unit_price",
+        "high_unit_price",
+        "total_fen",
+        "market_discount",
+        "bargain_score",
+        "as_of",
+        "data_as_of",
+        "reason",
+    ])?;
+    let mut r = MarketValues::default();
+    let mut after = 0;
+    loop {
+        let page = store.postings_after(after, 2_000).await?;
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        for p in &page {
+            r.lots += 1;
+            let m = anjia_web::valuation::lot::appraise_lot(market, p.id, &p.data, today);
+            let opt = |x: Option<String>| x.unwrap_or_default();
+            match &m.estimate {
+                Some(e) => {
+                    *r.estimated.entry(e.method.clone()).or_default() += 1;
+                    w.write_record([
+                        p.id.to_string(),
+                        p.data.title.clone(),
+                        "estimated".into(),
+                        e.method.clone(),
+                        e.unit_price_yuan_m2.to_string(),
+                        e.low_unit_price_yuan_m2.to_string(),
+                        e.high_unit_price_yuan_m2.to_string(),
+                        e.total.fen.to_string(),
+                        opt(e.market_discount.map(|d| d.to_string())),
+                        opt(e.bargain_score.map(|d| d.to_string())),
+                        e.as_of.clone(),
+                        e.data_as_of.clone(),
+                        String::new(),
+                    ])?;
+                }
+                None => {
+                    let reason = m.reason.clone().unwrap_or_default();
+                    *r.not_enough_data.entry(reason.clone()).or_default() += 1;
+                    let mut row = vec![
+                        p.id.to_string(),
+                        p.data.title.clone(),
+                        "not_enough_data".into(),
+                    ];
+                    row.extend(std::iter::repeat_n(String::new(), 9));
+                    row.push(reason);
+                    w.write_record(row)?;
+                }
+            }
+        }
+    }
+    w.flush()?;
+    Ok(r)
+}
+
 /// Prints an import summary for people, with the first 50 rejected records and where they are.
 pub fn print_imported(i: &Imported) {
     print_summary(&i.summary);

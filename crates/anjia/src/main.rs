@@ -81,6 +81,13 @@ enum Command {
         #[arg(long)]
         output: PathBuf,
     },
+    /// Value every stored lot as its page does (market value, market discount, bargain score, or
+    /// why not) into a CSV, and print the coverage.
+    MarketValues {
+        /// Output CSV.
+        #[arg(long)]
+        output: PathBuf,
+    },
     /// Write N synthetic lots drawn from the bundled titles' distributions as canonical JSON Lines
     /// (for load tests and benchmarks; see anjia_search::synth). Import them with `import jsonl`.
     Synth {
@@ -223,6 +230,9 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
         Command::Serve => {
             let started = std::time::Instant::now();
             anjia::privacy::check_storage(&cfg)?;
+            // The market index (valuations, lot market values) loads in the background while
+            // storage and the search index are prepared.
+            anjia_web::valuation::warm();
             // Linked-login providers are checked before anything is opened: a misconfigured
             // provider (unknown id, bad URL, missing secret variable) refuses to start.
             let oauth = anjia_web::accounts::oauth::OAuthProviders::new(
@@ -294,6 +304,24 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
             let index = anjia::open_index(&cfg)?;
             let n = anjia::reindex(&store, &index, tty).await?;
             println!("indexed {n} lots");
+        }
+        Command::MarketValues { output } => {
+            let started = std::time::Instant::now();
+            let store = anjia::open_store(&cfg).await?;
+            let r = anjia::market_values(&store, &output).await?;
+            let estimated: u64 = r.estimated.values().sum();
+            println!(
+                "{estimated} of {} lots valued in {:.1} s (market data load included); wrote {}",
+                r.lots,
+                started.elapsed().as_secs_f64(),
+                output.display()
+            );
+            for (method, n) in &r.estimated {
+                println!("  estimated · {method}: {n}");
+            }
+            for (reason, n) in &r.not_enough_data {
+                println!("  not enough data · {n}: {reason}");
+            }
         }
         Command::Valuate { input, output } => {
             let started = std::time::Instant::now();

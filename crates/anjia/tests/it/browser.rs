@@ -114,6 +114,50 @@ async fn search_submit_and_open_a_lot_in_chromium() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn value_a_flat_by_typed_address_in_chromium() {
+    let Some((c, _driver, _profile)) = browser().await else {
+        return;
+    };
+    let s = server(Backend::Sqlite).expect("server");
+    let journey = async {
+        c.goto(&format!("{}/", s.base)).await?;
+        // From the header link, without any permission granted.
+        c.find(Locator::Css("header.site a[href='/valuation']"))
+            .await?
+            .click()
+            .await?;
+        c.wait().for_element(Locator::Id("valuation-form")).await?;
+        assert!(
+            c.find_all(Locator::Id("lng")).await?.is_empty(),
+            "no location form without the grant"
+        );
+        c.find(Locator::Id("address"))
+            .await?
+            .send_keys("望京西园一区")
+            .await?;
+        c.find(Locator::Id("area_m2"))
+            .await?
+            .send_keys("89.5")
+            .await?;
+        c.find(Locator::Id("as_of"))
+            .await?
+            .send_keys("2017-06-01")
+            .await?;
+        c.find(Locator::Id("valuate")).await?.click().await?;
+        let unit = c.wait().for_element(Locator::Id("unit-price")).await?;
+        let unit: u32 = unit.text().await?.parse().expect("a number of 元/m²");
+        assert!((40_000..120_000).contains(&unit), "{unit}");
+        let rows = c.find_all(Locator::Css("#comparables tbody tr")).await?;
+        assert!(rows.len() >= 5, "comparables listed: {}", rows.len());
+        c.find(Locator::Css("#trend-chart svg polyline")).await?;
+        Ok::<_, fantoccini::error::CmdError>(())
+    }
+    .await;
+    let _ = c.close().await;
+    journey.expect("browser journey");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_save_a_search_and_read_messages_in_chromium() {
     let Some((c, _driver, _profile)) = browser().await else {
         return;

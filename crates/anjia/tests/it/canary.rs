@@ -1063,6 +1063,49 @@ pub(crate) async fn run_journeys(base: &str) -> (Journey, Subjects) {
         .await;
     }
 
+    // -- valuation and market prices with the canary coordinates, with and without the grant
+    for (who, what) in [
+        (As::Nobody, "no subject"),
+        (web, "no location grant"),
+        (api, "location granted"),
+    ] {
+        j.send(
+            &format!("POST /api/v1/valuations location=<lng,lat> ({what})"),
+            false,
+            who,
+            reqwest::Method::POST,
+            "/api/v1/valuations",
+            Some((
+                json_ct,
+                format!(
+                    r#"{{"location":{{"lng":{LNG},"lat":{LAT},"crs":"wgs84"}},"area_m2":88.5,"as_of":"2017-06-01"}}"#
+                ),
+            )),
+            &[],
+        )
+        .await;
+        j.get(
+            &format!("/api/v1/market/prices?lng=<lng>&lat=<lat> ({what})"),
+            false,
+            who,
+            &format!("/api/v1/market/prices?lng={LNG}&lat={LAT}&as_of=2017-06-01"),
+        )
+        .await;
+        j.send(
+            &format!("/valuation form lng=<lng>&lat=<lat> ({what})"),
+            false,
+            who,
+            reqwest::Method::POST,
+            "/valuation",
+            Some((
+                form_ct,
+                format!("lng={LNG}&lat={LAT}&crs=wgs84&area_m2=88.5&as_of=2017-06-01"),
+            )),
+            &[],
+        )
+        .await;
+    }
+
     // -- the caller's own pages: consents (state and history), search history, the policy
     for (who, what) in [(api, "API subject"), (web, "web subject")] {
         j.get(

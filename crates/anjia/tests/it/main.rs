@@ -16,6 +16,7 @@ mod canary;
 mod denied;
 mod harness;
 mod import;
+mod market;
 mod nearby;
 mod oauth;
 mod oauth_provider;

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 /// A WGS-84 (GPS) point in Beijing's Chaoyang district, east of its centre (CBD).
 const CHAOYANG_WGS84: &str = "lng=116.454&lat=39.919";
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.' {
@@ -20,7 +20,11 @@ fn enc(s: &str) -> String {
 }
 
 /// GET with an optional subject header: status, content type, body.
-async fn get_as(s: &TestServer, path: &str, subject: Option<&str>) -> (u16, String, String) {
+pub(crate) async fn get_as(
+    s: &TestServer,
+    path: &str,
+    subject: Option<&str>,
+) -> (u16, String, String) {
     let mut rq = client().get(format!("{}{}", s.base, path));
     if let Some(id) = subject {
         rq = rq.header("X-Anjia-Subject", id);
@@ -39,13 +43,13 @@ async fn get_as(s: &TestServer, path: &str, subject: Option<&str>) -> (u16, Stri
     (status, ct, r.text().await.expect("body"))
 }
 
-async fn get_json_as(s: &TestServer, path: &str, subject: Option<&str>) -> (u16, Value) {
+pub(crate) async fn get_json_as(s: &TestServer, path: &str, subject: Option<&str>) -> (u16, Value) {
     let (status, _, body) = get_as(s, path, subject).await;
     let v = serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"));
     (status, v)
 }
 
-async fn post_consents(s: &TestServer, subject: Option<&str>, body: Value) -> Value {
+pub(crate) async fn post_consents(s: &TestServer, subject: Option<&str>, body: Value) -> Value {
     let mut rq = client()
         .post(format!("{}/api/v1/consents", s.base))
         .json(&body);
@@ -64,7 +68,7 @@ async fn post_consents(s: &TestServer, subject: Option<&str>, body: Value) -> Va
 }
 
 /// Accepts the current policy granting `grant`; returns the issued subject id.
-async fn new_subject(s: &TestServer, grant: &[&str]) -> String {
+pub(crate) async fn new_subject(s: &TestServer, grant: &[&str]) -> String {
     let (_, c) = get_json_as(s, "/api/v1/consents", None).await;
     let version = c["policy_version"]
         .as_str()
@@ -82,7 +86,12 @@ async fn new_subject(s: &TestServer, grant: &[&str]) -> String {
         .to_string()
 }
 
-async fn post_form(s: &TestServer, path: &str, cookie: Option<&str>, body: &str) -> (u16, String) {
+pub(crate) async fn post_form(
+    s: &TestServer,
+    path: &str,
+    cookie: Option<&str>,
+    body: &str,
+) -> (u16, String) {
     let mut rq = client()
         .post(format!("{}{}", s.base, path))
         .header("content-type", "application/x-www-form-urlencoded")
@@ -94,7 +103,7 @@ async fn post_form(s: &TestServer, path: &str, cookie: Option<&str>, body: &str)
     (r.status().as_u16(), r.text().await.expect("body"))
 }
 
-async fn get_page(s: &TestServer, path: &str, cookie: Option<&str>) -> (u16, String) {
+pub(crate) async fn get_page(s: &TestServer, path: &str, cookie: Option<&str>) -> (u16, String) {
     let mut rq = client().get(format!("{}{}", s.base, path));
     if let Some(id) = cookie {
         rq = rq.header("cookie", format!("anjia_subject={id}"));
