@@ -3,6 +3,7 @@
 #
 #   scripts/loadtest.sh                 # the bundled real data (6,214 lots)
 #   LOTS=1000000 scripts/loadtest.sh    # N synthetic lots drawn from the real titles (anjia synth)
+#   SCENARIO=valuation scripts/loadtest.sh  # POST /api/v1/valuations and lot details (market value)
 #
 # Needs wrk (apt-get install wrk). Builds the release binary, prepares a database and index in a
 # temporary directory, starts `anjia serve` on 127.0.0.1:$PORT, runs wrk (2 threads, 32
@@ -33,6 +34,27 @@ until curl -sf "http://127.0.0.1:$PORT/api/v1/health" >/dev/null; do
 done
 echo "ready after $(echo "$(date +%s.%N) - $start" | bc) s: $(curl -s "http://127.0.0.1:$PORT/api/v1/health")"
 grep -E 'VmRSS|VmHWM' "/proc/$PID/status"
+if [ "${SCENARIO:-search}" = valuation ]; then
+cat > "$WORK/rotate.lua" <<'LUA'
+-- Half valuations of five Beijing places (community by address, a district, dates 2014–2017),
+-- half lot details (each carries its market value) over the first 500 lot ids.
+local bodies = {
+  '{"address":"望京西园一区","area_m2":89.5,"as_of":"2017-06-01"}',
+  '{"address":"北京市海淀区万寿园","area_m2":120,"bedrooms":3,"as_of":"2016-09-01"}',
+  '{"district":"丰台","area_m2":70,"as_of":"2015-03-01"}',
+  '{"address":"望京新城","area_m2":60,"floor_band":"high","total_floors":18}',
+  '{"address":"北京市西城区","area_m2":55,"building_year":1990,"as_of":"2014-05-20"}',
+}
+local i = 0
+request = function()
+  i = i + 1
+  if i % 2 == 0 then
+    return wrk.format("POST", "/api/v1/valuations", {["Content-Type"] = "application/json"}, bodies[(i / 2) % #bodies + 1])
+  end
+  return wrk.format("GET", "/api/v1/listings/" .. ((i * 7) % 500 + 1))
+end
+LUA
+else
 cat > "$WORK/rotate.lua" <<'LUA'
 local paths = {
   "/api/v1/listings?q=%E6%9C%9D%E9%98%B3%E5%8C%BA%E4%BD%8F%E5%AE%85",                       -- 朝阳区住宅
@@ -48,6 +70,7 @@ request = function()
   return wrk.format("GET", paths[i])
 end
 LUA
+fi
 echo "wrk: 2 threads, 32 connections, $DURATION"
 wrk -t2 -c32 -d"$DURATION" --latency -s "$WORK/rotate.lua" "http://127.0.0.1:$PORT"
 grep -E 'VmRSS|VmHWM' "/proc/$PID/status"

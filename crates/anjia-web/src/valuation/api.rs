@@ -10,7 +10,10 @@
 //! `location` grant for the matching [`Feature`]; without it the answer is the 403
 //! `permission-required` problem and the coordinates are not read. Errors never repeat a value.
 
-use super::lot::{ASKING_INTERVAL, NOT_COVERED, reason_zh, typical_features};
+use super::lot::{
+    ASKING_INTERVAL, NOT_COVERED, find_asking, lianjia_parts, method_label, reason_zh,
+    typical_features,
+};
 use super::{effective_as_of, market, shanghai_date};
 use crate::AppState;
 use crate::accounts::api::{BodyFields, JsonBody};
@@ -381,15 +384,6 @@ pub struct ValuationView {
     pub notes: Vec<String>,
 }
 
-fn method_label(m: &str) -> &'static str {
-    match m {
-        "comparables" => "附近可比成交",
-        "community" => "小区历史成交均价",
-        "district" => "区县价格指数",
-        _ => "小区挂牌均价",
-    }
-}
-
 /// Values a validated property.
 ///
 /// # Errors
@@ -423,14 +417,12 @@ pub fn value_property(
         let res = resolver.resolve(addr);
         let province = res.region.map(|r| r.province().get());
         if let Some(c) = &res.community {
-            let row = resolver.community(c.id);
-            match row.map(|r| r.source) {
+            match resolver.community(c.id).map(|r| r.source) {
                 Some(CommunitySource::BeijingLianjia2018) => {
-                    subject.community_id = row
-                        .and_then(|r| r.source_id.as_deref())
-                        .and_then(|s| s.parse().ok());
+                    let (id, point) = lianjia_parts(resolver, c);
+                    subject.community_id = id;
                     if subject.point.is_none() {
-                        subject.point = c.point.and_then(|g| MarketPoint::new(g.crs, g.lng, g.lat));
+                        subject.point = point;
                     }
                     community_name = Some(c.name.clone());
                     if located_by != "location" {
@@ -551,11 +543,7 @@ fn asking_valuation(
     city: &str,
     name: &str,
 ) -> Result<ValuationView, AppError> {
-    let c = market
-        .asking_communities_named(city, name)
-        .into_iter()
-        .filter(|c| c.name == name)
-        .max_by_key(|c| c.listings)
+    let c = find_asking(market, city, name)
         .ok_or_else(|| AppError::NotEnoughData(format!("{city}的小区挂牌数据中没有这个小区。")))?;
     let unit = c.unit_price_yuan_m2;
     let area = input.features.area_m2;

@@ -147,7 +147,8 @@ pub fn bargain_score(discount: f64, method: &str, years_after_data: f64) -> u8 {
         .clamp(0.0, 100.0) as u8
 }
 
-fn method_label(method: &str) -> &'static str {
+/// The Chinese label of a method (`comparables` → 附近可比成交 …).
+pub fn method_label(method: &str) -> &'static str {
     match method {
         "comparables" => "附近可比成交",
         "community" => "小区历史成交均价",
@@ -230,12 +231,7 @@ fn appraise(market: &MarketIndex, id: i64, p: &NewPosting, today: Date) -> LotMa
             estimate_from_valuation(id, &v, area, start_fen, lot_date, community)
         }
         Place::Asking { city, community } => {
-            let found = market
-                .asking_communities_named(city, &community)
-                .into_iter()
-                .filter(|c| c.name == community)
-                .max_by_key(|c| c.listings);
-            let Some(c) = found else {
+            let Some(c) = find_asking(market, city, &community) else {
                 return not_enough(format!(
                     "没有在{city}的小区挂牌数据中找到「{community}」，无法估值。"
                 ));
@@ -272,6 +268,37 @@ fn appraise(market: &MarketIndex, id: i64, p: &NewPosting, today: Date) -> LotMa
     }
 }
 
+/// The asking-price community of `city` named exactly `name` (the one with most listings when
+/// the file has the name twice).
+pub fn find_asking<'a>(
+    market: &'a MarketIndex,
+    city: &str,
+    name: &str,
+) -> Option<&'a anjia_valuation::AskingCommunity> {
+    market
+        .asking_communities_named(city, name)
+        .into_iter()
+        .filter(|c| c.name == name)
+        .max_by_key(|c| c.listings)
+}
+
+/// The Lianjia community id and the point of a resolved community (Beijing rows carry the
+/// Lianjia id as their source id).
+pub fn lianjia_parts(
+    resolver: &Resolver,
+    c: &anjia_address::CommunityRef,
+) -> (Option<u64>, Option<MarketPoint>) {
+    let id = resolver
+        .community(c.id)
+        .filter(|r| r.source == CommunitySource::BeijingLianjia2018)
+        .and_then(|r| r.source_id.as_deref())
+        .and_then(|s| s.parse::<u64>().ok());
+    (
+        id,
+        c.point.and_then(|g| MarketPoint::new(g.crs, g.lng, g.lat)),
+    )
+}
+
 /// The first day of an asking file's month (`2018-10` → 2018-10-01, `2019` → 2019-01-01).
 fn asking_data_date(month: &str) -> Date {
     let mut parts = month.split('-');
@@ -303,13 +330,7 @@ fn locate(
                 features: typical_features(area),
             };
             if let Some(c) = community {
-                let row = resolver.community(c.id);
-                let lianjia_id = row
-                    .filter(|r| r.source == CommunitySource::BeijingLianjia2018)
-                    .and_then(|r| r.source_id.as_deref())
-                    .and_then(|s| s.parse::<u64>().ok());
-                subject.community_id = lianjia_id;
-                subject.point = c.point.and_then(|g| MarketPoint::new(g.crs, g.lng, g.lat));
+                (subject.community_id, subject.point) = lianjia_parts(resolver, c);
             }
             if let Some(d) = region
                 .filter(|r| r.level() == anjia_domain::region::RegionLevel::District)
