@@ -153,7 +153,8 @@ pub fn router(state: AppState) -> Router {
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(small.clone())
-        .merge(routes::api_router(true).layer(big.clone()));
+        .merge(routes::api_router(true).layer(big.clone()))
+        .layer(axum::middleware::map_response(api_body_too_large));
     Router::new()
         .route("/", get(pages::search_page))
         .route("/lots/{id}", get(pages::lot_page))
@@ -210,6 +211,44 @@ pub fn router(state: AppState) -> Router {
             Duration::from_secs(10),
         ))
         .layer(axum::middleware::from_fn(strict_transport_security))
+}
+
+/// An API request whose body is over the limit gets the 413 as an RFC 9457 problem
+/// (`payload-too-large`) like every other API error, not the body-limit layer's plain text.
+async fn api_body_too_large(res: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if res.status() != StatusCode::PAYLOAD_TOO_LARGE
+        || res
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"))
+    {
+        return res;
+    }
+    let p = error::Problem {
+        type_: format!("{}payload-too-large", error::PROBLEM_BASE),
+        title: "Request body too large".into(),
+        status: 413,
+        detail: format!(
+            "the request body is larger than allowed ({} KiB; avatar uploads {} KiB)",
+            BODY_LIMIT / 1024,
+            AVATAR_BODY_LIMIT / 1024
+        ),
+        parameter: None,
+        permission: None,
+        purpose: None,
+        alternative: None,
+        reason: None,
+        retry_after: None,
+        limit: None,
+    };
+    let body = serde_json::to_string(&p).unwrap_or_else(|_| "{}".into());
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        [(axum::http::header::CONTENT_TYPE, "application/problem+json")],
+        body,
+    )
+        .into_response()
 }
 
 /// `Strict-Transport-Security: max-age=31536000` (one year, RFC 6797) on every response to a

@@ -166,6 +166,10 @@ async fn bad_properties_get_422_naming_the_field(s: &'static TestServer) {
     assert_problem(status, &v, 400, "/invalid-body", None);
     let (status, v) = post_valuation(s, None, json!({"area_m2": "eighty"})).await;
     assert_problem(status, &v, 400, "/invalid-body", None);
+    // Over the body limit: 413 as a problem document.
+    let big = json!({"address": "x".repeat(100_000), "area_m2": 80});
+    let (status, v) = post_valuation(s, None, big).await;
+    assert_problem(status, &v, 413, "/payload-too-large", None);
 }
 
 async fn coordinates_need_the_location_grant(s: &'static TestServer) {
