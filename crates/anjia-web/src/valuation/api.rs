@@ -1238,6 +1238,38 @@ mod tests {
         assert!(!format!("{l:?}").contains("116"));
     }
 
+    proptest::proptest! {
+        /// Any query string: no panic, and an error names a parameter without repeating the
+        /// value sent.
+        #[test]
+        fn prices_query_never_panics_or_echoes(
+            v in "[0-9a-zA-Z.%+-]{1,24}",
+            key in proptest::sample::select(vec!["address", "lng", "lat", "crs", "radius_m", "limit", "as_of"]),
+        ) {
+            let q = format!("{key}={v}&address=x");
+            if let Err(e) = parse_prices(&q) {
+                if v.len() >= 3 {
+                    proptest::prop_assert!(!e.reason.contains(&v), "{q}: {e}");
+                }
+            }
+        }
+
+        /// Any numbers in a request: no panic; accepted areas are in (0, 10000].
+        #[test]
+        fn property_input_accepts_only_sane_numbers(
+            area in proptest::num::f64::ANY,
+            year in proptest::option::of(-5000i32..5000),
+            floors in proptest::option::of(0u16..500),
+        ) {
+            let r = ValuationRequest { area_m2: area, building_year: year, total_floors: floors, ..req(1.0) };
+            if let Ok(p) = property_input(&r, today()) {
+                proptest::prop_assert!(p.features.area_m2 > 0.0 && p.features.area_m2 <= 10_000.0);
+                proptest::prop_assert!(p.features.building_year.is_none_or(|y| (1800..=2028).contains(&y)));
+                proptest::prop_assert!(p.features.total_floors.is_none_or(|n| (1..=120).contains(&n)));
+            }
+        }
+    }
+
     #[test]
     fn prices_query_rules() {
         assert!(parse_prices("address=望京西园一区").is_ok());
