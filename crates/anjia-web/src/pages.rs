@@ -4,6 +4,7 @@ use crate::AppState;
 use crate::accounts::auth::CurrentAccount;
 use crate::alerts::pages::{FollowButton, HeaderNav};
 use crate::api::{load_detail, parse_id, run_search};
+use crate::error::AppError;
 use crate::error::{PageError, Problem};
 use crate::params::{BadParam, parse_search, to_query};
 use crate::views::{ListingSummary, LotDetail};
@@ -443,8 +444,14 @@ pub async fn lot_page(
     Path(id): Path<String>,
     uri: Uri,
 ) -> Result<Response, PageError> {
-    let id = parse_id(&id)?;
-    let lot = load_detail(&state, id).await?;
+    // zh-CN messages on the page (the API keeps its English problem details).
+    let id = parse_id(&id).map_err(|_| {
+        AppError::NotFound("没有这个标的：标的编号应为正整数，例如 /lots/257。".into())
+    })?;
+    let lot = load_detail(&state, id).await.map_err(|e| match e {
+        AppError::NotFound(_) => AppError::NotFound("没有这个标的，它可能已被删除。".into()),
+        other => other,
+    })?;
     let follow = crate::alerts::pages::lot_page_extras(&state, &current, id).await?;
     let page = LotPage {
         lot,

@@ -11,8 +11,7 @@
 //! `permission-required` problem and the coordinates are not read. Errors never repeat a value.
 
 use super::lot::{
-    ASKING_INTERVAL, NOT_COVERED, find_asking, lianjia_parts, method_label, reason_zh,
-    typical_features,
+    ASKING_INTERVAL, find_asking, lianjia_parts, method_label, reason_zh, typical_features,
 };
 use super::{effective_as_of, market, shanghai_date};
 use crate::AppState;
@@ -73,7 +72,7 @@ impl std::fmt::Debug for LocationIn {
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ValuationRequest {
-    /// A typed address or community (小区) name, e.g. `北京市朝阳区望京西园一区`, `远洋山水`.
+    /// A typed address or community (小区) name, e.g. `北京市朝阳区望京西园一区`, `朝阳区望京西园一区`, `望京西园一区`; without a province, Beijing is assumed.
     pub address: Option<String>,
     /// A Beijing district: `朝阳`, `朝阳区`, `亦庄开发区`.
     pub district: Option<String>,
@@ -111,6 +110,28 @@ impl BodyFields for ValuationRequest {
     const FIELDS: &'static str = "address, district, location {lng, lat, crs}, area_m2, bedrooms, living_rooms, bathrooms, floor_band, total_floors, building_year, building_type, elevator, renovation, subway, five_years, as_of";
 }
 
+/// Smallest building area valued, m²: below it the comparables' size adjustment leaves the
+/// data (the smallest traded flats are ≈ 7 m²) and the estimate means nothing.
+pub const MIN_AREA_M2: f64 = 5.0;
+
+/// Resolves a typed address; a text naming no province is read as in Beijing (the transaction
+/// data's city), so `朝阳区望京西园一区` and `海淀` work as `北京市…` does.
+pub fn resolve_typed(text: &str) -> anjia_address::Resolution {
+    let resolver = Resolver::bundled();
+    let res = resolver.resolve(text);
+    let named_province = res.level >= MatchLevel::Province && res.region.is_some();
+    if res.community.is_some() && named_province {
+        return res;
+    }
+    let hinted = resolver.resolve_with_hint(text, Some("北京市"));
+    let better = |r: &anjia_address::Resolution| (r.community.is_some(), r.level);
+    if !named_province && better(&hinted) > better(&res) {
+        hinted
+    } else {
+        res
+    }
+}
+
 /// The earliest valuation date: the bundled trades number 214 before 2011-03 and first exceed
 /// 1,000 in all during 2011-09 (then 800–4,500 a month), so earlier dates would rest on a
 /// handful of trades per district.
@@ -144,10 +165,10 @@ fn small(param: &str, v: Option<u8>) -> Result<Option<u8>, AppError> {
 /// [`AppError::InvalidProperty`] naming the field.
 pub fn property_input(r: &ValuationRequest, today: Date) -> Result<PropertyInput, AppError> {
     let area = r.area_m2;
-    if !(area.is_finite() && area > 0.0 && area <= anjia_valuation::value::MAX_AREA_M2) {
+    if !(area.is_finite() && (MIN_AREA_M2..=anjia_valuation::value::MAX_AREA_M2).contains(&area)) {
         return Err(invalid(
             "area_m2",
-            "must be a building area in m² greater than 0 and at most 10000",
+            "must be a building area in m² between 5 and 10000",
         ));
     }
     let mut f = typical_features(area);
@@ -414,7 +435,7 @@ pub fn value_property(
     }
     if let Some(addr) = &input.address {
         let resolver = Resolver::bundled();
-        let res = resolver.resolve(addr);
+        let res = resolve_typed(addr);
         let province = res.region.map(|r| r.province().get());
         if let Some(c) = &res.community {
             match resolver.community(c.id).map(|r| r.source) {
@@ -437,7 +458,7 @@ pub fn value_property(
                     };
                     return asking_valuation(market, input, city, &c.name);
                 }
-                _ => return Err(AppError::NotEnoughData(NOT_COVERED.to_string())),
+                _ => return Err(AppError::NotEnoughData(NOT_COVERED_TYPED.to_string())),
             }
         }
         if subject.community_id.is_none() {
@@ -452,8 +473,13 @@ pub fn value_property(
                         subject.district = Some(d.name().to_string());
                     }
                 }
+                Some(310000 | 420000) => {
+                    return Err(AppError::NotEnoughData(
+                        "上海、武汉只有小区挂牌均价：请填写小区名，例如「上海市浦东新区仁恒滨江园」。".into(),
+                    ));
+                }
                 Some(_) if res.level >= MatchLevel::City => {
-                    return Err(AppError::NotEnoughData(NOT_COVERED.to_string()));
+                    return Err(AppError::NotEnoughData(NOT_COVERED_TYPED.to_string()));
                 }
                 _ => {}
             }
@@ -491,6 +517,12 @@ pub fn value_property(
             notes.push("没有定位到小区，按区县价格指数估算，区间最宽，仅供参考。".into())
         }
         Method::Comparables => {}
+    }
+    if let Some(r) = &v.rent {
+        notes.push(format!(
+            "租金参考来自 {} 的板块租金数据，不是估值日期当时的租金。",
+            r.data_month
+        ));
     }
     let comparables = v
         .comparables
@@ -545,9 +577,29 @@ fn asking_valuation(
 ) -> Result<ValuationView, AppError> {
     let c = find_asking(market, city, name)
         .ok_or_else(|| AppError::NotEnoughData(format!("{city}的小区挂牌数据中没有这个小区。")))?;
+    let data_date = super::lot::asking_data_date(c.data_month);
+    if input.as_of < data_date {
+        return Err(invalid(
+            "as_of",
+            format!(
+                "is before the asking-price data of this city ({}); give a date on or after {data_date}",
+                c.data_month
+            ),
+        ));
+    }
     let unit = c.unit_price_yuan_m2;
     let area = input.features.area_m2;
     let total_fen = (f64::from(unit) * area * 100.0).round() as i64;
+    let mut notes = vec![format!(
+        "{city}只有小区挂牌均价（{}，{} 套在售），没有成交记录；挂牌价通常高于成交价，区间按 ±15% 给出，户型、楼层等特征未参与估算。",
+        c.data_month, c.listings
+    )];
+    if (input.as_of - data_date).whole_days() > 365 {
+        notes.push(format!(
+            "挂牌数据是 {} 的，比估值日期 {} 早一年以上，反映的是当时的价格水平。",
+            c.data_month, input.as_of
+        ));
+    }
     Ok(ValuationView {
         method: "asking".into(),
         method_label: method_label("asking").into(),
@@ -559,16 +611,13 @@ fn asking_valuation(
         area_m2: area,
         requested_as_of: input.as_of.to_string(),
         as_of: input.as_of.to_string(),
-        data_as_of: c.data_month.to_string(),
+        data_as_of: data_date.to_string(),
         located_by: "address".into(),
         community: Some(c.name.clone()),
         district: Some(c.district.clone()),
         comparables: vec![],
         rent: None,
-        notes: vec![format!(
-            "{city}只有小区挂牌均价（{}，{} 套在售），没有成交记录；挂牌价通常高于成交价，区间按 ±15% 给出，户型、楼层等特征未参与估算。",
-            c.data_month, c.listings
-        )],
+        notes,
     })
 }
 
@@ -605,6 +654,13 @@ pub fn valuation_error(e: &ValuationError) -> AppError {
         ValuationError::NoMarketData(_) => AppError::NotEnoughData(reason_zh(e)),
     }
 }
+
+const PRICES_LOCATION_DETAIL: &str = "按位置查看周边行情需要位置权限，您尚未开启，因此我们没有读取请求中的坐标。\
+不开启也能使用：用 address 参数填写小区名或地址。如需开启，请前往 /privacy/consent，随时可以关闭。";
+
+/// The reason given for a typed address outside the covered places.
+pub const NOT_COVERED_TYPED: &str = "本站的市场数据只覆盖北京（2010 年至 2018 年 1 月的成交记录，主要为 2011–2017 年）\
+以及上海、武汉（小区挂牌均价），这个地址所在的地区暂无数据。";
 
 const LOCATION_DETAIL: &str = "按位置估值和查看周边行情需要位置权限，您尚未开启，因此我们没有读取请求中的坐标。\
 不开启也能使用：填写地址或小区名（address 字段或参数），或区县（district）。如需开启，请前往 /privacy/consent，随时可以关闭。";
@@ -771,8 +827,7 @@ fn center_of(market: &MarketIndex, q: &PricesQuery) -> Result<Center, AppError> 
         });
     }
     let addr = q.address.as_deref().unwrap_or_default();
-    let resolver = Resolver::bundled();
-    let res = resolver.resolve(addr);
+    let res = resolve_typed(addr);
     if let Some(c) = &res.community
         && let Some(g) = c.point
         && let Some(p) = MarketPoint::new(g.crs, g.lng, g.lat)
@@ -794,6 +849,11 @@ fn center_of(market: &MarketIndex, q: &PricesQuery) -> Result<Center, AppError> 
             label: Some(format!("{}区", d.name())),
             located_by: "district",
         });
+    }
+    if res.community.is_some() {
+        return Err(AppError::NotEnoughData(
+            "这个小区没有坐标，无法查看周边行情；周边成交只覆盖北京，周边挂牌价只覆盖武汉。".into(),
+        ));
     }
     Err(invalid(
         "address",
@@ -897,6 +957,12 @@ fn prices(market: &MarketIndex, q: &PricesQuery, today: Date) -> Result<MarketPr
     let c = center_of(market, q)?;
     let last = market.date_range().map(|r| r.1).unwrap_or(today);
     let before = q.as_of.unwrap_or(today);
+    if before > today {
+        return Err(AppError::BadParam(bad(
+            "as_of",
+            "must not be after today (Asia/Shanghai)",
+        )));
+    }
     let km = f64::from(q.radius_m) / 1000.0;
     let limit = q.limit as usize;
     let trades = market
@@ -981,7 +1047,7 @@ pub async fn market_prices(
         if let Err(e) = gate(Feature::NearbyPrices, &consent) {
             return Ok(location_required_with(
                 e,
-                LOCATION_DETAIL,
+                PRICES_LOCATION_DETAIL,
                 "/api/v1/market/prices?address={address}",
             ));
         }

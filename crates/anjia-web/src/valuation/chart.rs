@@ -37,8 +37,19 @@ pub fn trend_svg(title: &str, points: &[TrendPoint], mark: Option<&str>) -> Stri
     let top_value = (f64::from(max) / 10_000.0).ceil() * 10_000.0;
     let w = WIDTH - LEFT - RIGHT;
     let h = HEIGHT - TOP - BOTTOM;
-    let n = points.len() as f64 - 1.0;
-    let x = |i: usize| LEFT + w * i as f64 / n;
+    // x is the calendar month, so a month without trades leaves a gap in time, not a squeeze.
+    let month_no = |p: &TrendPoint| -> f64 {
+        let y: f64 = p.month.get(..4).and_then(|y| y.parse().ok()).unwrap_or(0.0);
+        let m: f64 = p
+            .month
+            .get(5..7)
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(1.0);
+        y * 12.0 + m - 1.0
+    };
+    let first = month_no(&points[0]);
+    let span = (month_no(&points[points.len() - 1]) - first).max(1.0);
+    let x = |i: usize| LEFT + w * (month_no(&points[i]) - first) / span;
     let y = |v: u32| TOP + h * (1.0 - f64::from(v) / top_value);
     let mut s = String::new();
     let _ = write!(

@@ -300,7 +300,7 @@ pub fn lianjia_parts(
 }
 
 /// The first day of an asking file's month (`2018-10` → 2018-10-01, `2019` → 2019-01-01).
-fn asking_data_date(month: &str) -> Date {
+pub fn asking_data_date(month: &str) -> Date {
     let mut parts = month.split('-');
     let year = parts.next().and_then(|y| y.parse().ok()).unwrap_or(2019);
     let m = parts
@@ -378,8 +378,8 @@ fn locate(
 }
 
 /// The reason given for a lot outside the covered places.
-pub const NOT_COVERED: &str = "本站的市场数据覆盖北京（2011–2017 年成交记录）以及上海、武汉（小区挂牌均价），\
-该标的所在地区暂无数据，因此不给出估值。";
+pub const NOT_COVERED: &str = "本站的市场数据只覆盖北京（2010 年至 2018 年 1 月的成交记录，主要为 2011–2017 年）\
+以及上海、武汉（小区挂牌均价），该标的所在地区暂无数据，因此不给出估值。";
 
 /// [`MarketIndex::value`], retried without the community id when the community has no trades
 /// (its point or district still locate the lot).

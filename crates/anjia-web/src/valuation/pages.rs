@@ -102,8 +102,24 @@ fn bad(param: &str, reason: &str) -> AppError {
 fn read_form(q: &str, extra: &[&str]) -> Result<(FormValues, Vec<(String, String)>), AppError> {
     let mut f = FormValues::default();
     let mut rest = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
     for (k, v) in form_urlencoded::parse(q.as_bytes()) {
         let v = v.trim().to_string();
+        if !v.is_empty() && k != "csrf" {
+            if seen.iter().any(|s| *s == k) {
+                return Err(AppError::BadParam(BadParam {
+                    param: k.to_string(),
+                    reason: "is given more than once".into(),
+                }));
+            }
+            seen.push(k.to_string());
+        }
+        if matches!(k.as_ref(), "lng" | "lat" | "crs") && !extra.contains(&k.as_ref()) {
+            return Err(AppError::BadParam(BadParam {
+                param: "location_in_url".into(),
+                reason: "coordinates are not taken from a URL".into(),
+            }));
+        }
         let slot = match k.as_ref() {
             "address" => &mut f.address,
             "district" => &mut f.district,
@@ -193,22 +209,31 @@ pub fn error_zh(e: &AppError) -> String {
         "elevator" => "电梯",
         "renovation" => "装修",
         "as_of" => "估值日期",
-        "lng" | "lat" | "crs" | "location" => "位置",
+        "lng" | "lat" | "crs" | "location" | "location_in_url" => "位置",
+        "lot" => "标的编号",
         _ => "参数",
     };
     match e {
         AppError::InvalidProperty(b) | AppError::BadParam(b) => {
             let hint = match b.param.as_str() {
-                "area_m2" => "请填写大于 0、不超过 10000 的建筑面积（平方米）。",
+                "area_m2" => "请填写 5 到 10000 之间的建筑面积（平方米）。",
                 "building_year" => "请填写 1800 年到估值日期后两年之间的年份。",
                 "district" => {
                     "成交数据覆盖北京的 13 个区：东城 西城 朝阳 海淀 丰台 石景山 通州 昌平 大兴 亦庄开发区 顺义 房山 门头沟。"
                 }
                 "address" => "请填写小区名（如：望京西园一区）或带区县的地址，或选择区县。",
-                "as_of" => "请按 年-月-日 填写，不晚于今天，且不早于 2011-10-01。",
+                "as_of" => {
+                    "请按 年-月-日 填写，不晚于今天，且不早于 2011-10-01（上海、武汉不早于挂牌数据的月份）。"
+                }
                 "total_floors" => "请填写 1–120 之间的整数。",
                 "bedrooms" => "请填写 0–20 之间的整数。",
-                "location" | "lng" | "lat" => "请检查经纬度和坐标系，位置须在中国境内。",
+                "location" | "lng" | "lat" => {
+                    "请填写经纬度（十进制度数）并选择坐标系，位置须在中国境内。"
+                }
+                "location_in_url" => {
+                    "网址中的坐标不会被使用。按位置估值请用页面上的“按我的位置估值”表单（需要位置权限）。"
+                }
+                "lot" => "标的编号应为正整数。",
                 _ => "请检查填写的内容。",
             };
             format!("{}有误：{hint}", field(&b.param))
@@ -236,10 +261,14 @@ async fn run(page: &mut ValuationPage, input: PropertyInput) -> Result<(), AppEr
     let m = market().await?;
     let (view, svg, rows) = tokio::task::spawn_blocking(move || {
         let view = value_property(m, &input)?;
+        if view.method == "asking" {
+            // The trend is of Beijing's trades; Shanghai and Wuhan have asking prices only.
+            return Ok::<_, AppError>((view, String::new(), vec![]));
+        }
         let d = view.district.as_deref().and_then(District::from_name);
         let t = trend(m, d);
         let mark = view.as_of.get(..7).map(str::to_string);
-        let title = format!("{}价格走势（2011–2017 年成交）", t.district);
+        let title = format!("{}价格走势（成交单价中位数）", t.district);
         let svg = super::chart::trend_svg(&title, &t.points, mark.as_deref());
         let n = t.points.len();
         let rows = t.points[n.saturating_sub(24)..].to_vec();
@@ -282,7 +311,11 @@ pub async fn valuation_page(
         }
     };
     if let Some((_, lot)) = rest.iter().find(|(k, _)| k == "lot") {
-        let id = crate::api::parse_id(lot)?;
+        let Ok(id) = crate::api::parse_id(lot) else {
+            let e = bad("lot", "a positive whole number");
+            page.error = Some(error_zh(&e));
+            return render(page, StatusCode::BAD_REQUEST);
+        };
         let posting = state
             .store
             .posting(id)
@@ -294,6 +327,16 @@ pub async fn valuation_page(
         let lm = tokio::task::spawn_blocking(move || appraise_lot(m, id, &data, today))
             .await
             .map_err(|_| AppError::MarketUnavailable)?;
+        if lm.estimate.is_none() {
+            if form.address.is_empty() {
+                form.address = posting.data.address.chars().take(200).collect();
+            }
+            if form.area_m2.is_empty()
+                && let Some(a) = posting.data.building_area_m2
+            {
+                form.area_m2 = format!("{a}");
+            }
+        }
         if let Some(e) = &lm.estimate {
             if form.address.is_empty() {
                 form.address = e.community.clone().unwrap_or_default();

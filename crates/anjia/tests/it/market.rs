@@ -81,6 +81,26 @@ async fn values_a_beijing_community_from_earlier_trades_only(s: &'static TestSer
         v["notes"][0].as_str().unwrap().contains("成交数据截至"),
         "{v}"
     );
+    // Without a province the address is read as in Beijing.
+    for addr in ["朝阳区望京西园一区", "朝阳区 望京西园一区", "望京西园一区"]
+    {
+        let (status, v) = post_valuation(
+            s,
+            None,
+            json!({"address": addr, "area_m2": 89.5, "as_of": "2017-06-01"}),
+        )
+        .await;
+        assert_eq!(status, 200, "{addr}: {v}");
+        assert_eq!(v["community"], "望京西园一区", "{addr}");
+        assert_eq!(v["method"], "comparables", "{addr}");
+    }
+    let (status, v) = post_valuation(
+        s,
+        None,
+        json!({"address": "海淀区", "area_m2": 60, "as_of": "2017-06-01"}),
+    )
+    .await;
+    assert_eq!((status, v["district"].as_str()), (200, Some("海淀")), "{v}");
     // A district alone: the widest method.
     let (status, v) = post_valuation(
         s,
@@ -131,6 +151,14 @@ async fn bad_properties_get_422_naming_the_field(s: &'static TestServer) {
             "address",
         ),
         (json!({"area_m2": 80}), "address"),
+        (
+            json!({"address": "望京西园一区", "area_m2": 0.001}),
+            "area_m2",
+        ),
+        (
+            json!({"address": "上海市浦东新区仁恒滨江园", "area_m2": 80, "as_of": "2017-06-01"}),
+            "as_of",
+        ),
     ] {
         let (status, v) = post_valuation(s, None, body.clone()).await;
         assert_eq!(
@@ -286,6 +314,16 @@ async fn market_prices_rents_and_trend(s: &'static TestServer) {
     assert!(v["levels"].as_array().unwrap().len() > 20, "{v}");
     let (status, v) = get_json_as(
         s,
+        &format!(
+            "/api/v1/market/prices?address={}&as_of=2099-01-01",
+            enc("望京西园一区")
+        ),
+        None,
+    )
+    .await;
+    assert_problem(status, &v, 400, "/invalid-parameter", Some("as_of"));
+    let (status, v) = get_json_as(
+        s,
         &format!("/api/v1/market/rents?city={}", enc("火星")),
         None,
     )
@@ -376,6 +414,24 @@ async fn the_valuation_page(s: &'static TestServer) {
     let (status, html) = get_page(s, "/valuation?address=x&area_m2=-3", None).await;
     assert_eq!(status, 422);
     assert!(html.contains("建筑面积有误"), "{html}");
+    // zh-CN errors: a bad lot id, coordinates in a URL, a repeated field.
+    let (status, html) = get_page(s, "/valuation?lot=abc", None).await;
+    assert_eq!(status, 400);
+    assert!(
+        html.contains("标的编号有误") && !html.contains("parameter"),
+        "{html}"
+    );
+    let (status, html) = get_page(s, "/valuation?area_m2=80&lng=116.48&lat=40.0", None).await;
+    assert_eq!(status, 400);
+    assert!(
+        html.contains("网址中的坐标不会被使用") && !html.contains("116.48"),
+        "{html}"
+    );
+    let (status, _) = get_page(s, "/valuation?address=x&area_m2=80&area_m2=90", None).await;
+    assert_eq!(status, 400);
+    let (status, html) = get_page(s, "/lots/abc", None).await;
+    assert_eq!(status, 404);
+    assert!(html.contains("没有这个标的"), "{html}");
     // The location form: refused without the grant, used with it.
     let denied = new_subject(s, &[]).await;
     let (status, html) = post_form(
