@@ -137,6 +137,114 @@ pub fn resolve_typed(text: &str) -> anjia_address::Resolution {
 /// handful of trades per district.
 pub const EARLIEST_AS_OF: Date = time::macros::date!(2011 - 10 - 01);
 
+/// The body as sent: every field a JSON value, so that a wrong type is reported naming the
+/// field (serde's own errors name only a line and column). Converted by
+/// [`ValuationBody::into_request`]; the schema is [`ValuationRequest`]'s.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValuationBody {
+    address: Option<serde_json::Value>,
+    district: Option<serde_json::Value>,
+    location: Option<serde_json::Value>,
+    area_m2: Option<serde_json::Value>,
+    bedrooms: Option<serde_json::Value>,
+    living_rooms: Option<serde_json::Value>,
+    bathrooms: Option<serde_json::Value>,
+    floor_band: Option<serde_json::Value>,
+    total_floors: Option<serde_json::Value>,
+    building_year: Option<serde_json::Value>,
+    building_type: Option<serde_json::Value>,
+    elevator: Option<serde_json::Value>,
+    renovation: Option<serde_json::Value>,
+    subway: Option<serde_json::Value>,
+    five_years: Option<serde_json::Value>,
+    as_of: Option<serde_json::Value>,
+}
+
+impl BodyFields for ValuationBody {
+    const FIELDS: &'static str = ValuationRequest::FIELDS;
+}
+
+fn text_field(name: &str, v: Option<serde_json::Value>) -> Result<Option<String>, AppError> {
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(invalid(name, "must be a string")),
+    }
+}
+
+fn whole_field<T: TryFrom<i64>>(
+    name: &str,
+    v: Option<serde_json::Value>,
+    reason: &str,
+) -> Result<Option<T>, AppError> {
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Number(n)) => n
+            .as_i64()
+            .and_then(|i| T::try_from(i).ok())
+            .map(Some)
+            .ok_or_else(|| invalid(name, reason)),
+        Some(_) => Err(invalid(name, reason)),
+    }
+}
+
+fn bool_field(name: &str, v: Option<serde_json::Value>) -> Result<Option<bool>, AppError> {
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Bool(b)) => Ok(Some(b)),
+        Some(_) => Err(invalid(name, "must be true or false")),
+    }
+}
+
+impl ValuationBody {
+    /// The typed request and the location still unread (it is parsed only after the grant is
+    /// checked).
+    ///
+    /// # Errors
+    /// [`AppError::InvalidProperty`] naming the first field of the wrong type.
+    pub fn into_request(self) -> Result<(ValuationRequest, Option<serde_json::Value>), AppError> {
+        let area_m2 = match self.area_m2 {
+            Some(serde_json::Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
+            _ => {
+                return Err(invalid(
+                    "area_m2",
+                    "is required: the building area in m² as a number, e.g. 89.5",
+                ));
+            }
+        };
+        let rooms = "must be a whole number between 0 and 20";
+        let r = ValuationRequest {
+            address: text_field("address", self.address)?,
+            district: text_field("district", self.district)?,
+            location: None,
+            area_m2,
+            bedrooms: whole_field("bedrooms", self.bedrooms, rooms)?,
+            living_rooms: whole_field("living_rooms", self.living_rooms, rooms)?,
+            bathrooms: whole_field("bathrooms", self.bathrooms, rooms)?,
+            floor_band: text_field("floor_band", self.floor_band)?,
+            total_floors: whole_field(
+                "total_floors",
+                self.total_floors,
+                "must be between 1 and 120",
+            )?,
+            building_year: whole_field(
+                "building_year",
+                self.building_year,
+                "must be a year between 1800 and two years after the valuation date",
+            )?,
+            building_type: text_field("building_type", self.building_type)?,
+            elevator: bool_field("elevator", self.elevator)?,
+            renovation: text_field("renovation", self.renovation)?,
+            subway: bool_field("subway", self.subway)?,
+            five_years: bool_field("five_years", self.five_years)?,
+            as_of: text_field("as_of", self.as_of)?,
+        };
+        let location = self.location.filter(|v| !v.is_null());
+        Ok((r, location))
+    }
+}
+
 /// A property as validated from a request body or the page's form.
 #[derive(Debug, Clone)]
 pub struct PropertyInput {
@@ -514,7 +622,7 @@ pub fn value_property(
             notes.push("附近没有足够的可比成交，按小区历史成交均价估算，区间较宽。".into())
         }
         Method::District => {
-            notes.push("没有定位到小区，按区县价格指数估算，区间最宽，仅供参考。".into())
+            notes.push("没有定位到小区，按区县价格指数估算（只反映区县整体价格水平，面积、楼层等特征不参与），区间最宽，仅供参考。".into())
         }
         Method::Comparables => {}
     }
@@ -680,10 +788,11 @@ const LOCATION_DETAIL: &str = "按位置估值和查看周边行情需要位置�
 pub async fn post_valuation(
     State(state): State<AppState>,
     caller: CallerSubject,
-    JsonBody(body): JsonBody<ValuationRequest>,
+    JsonBody(raw): JsonBody<ValuationBody>,
 ) -> Result<Response, AppError> {
     let today = shanghai_date((state.clock)());
-    let point = match &body.location {
+    let (body, location) = raw.into_request()?;
+    let point = match &location {
         None => None,
         Some(l) => {
             let consent = consent_now(&state, &caller).await?;
@@ -694,7 +803,13 @@ pub async fn post_valuation(
                     "POST /api/v1/valuations with address",
                 ));
             }
-            Some(location_point(l)?)
+            let l: LocationIn = serde_json::from_value(l.clone()).map_err(|_| {
+                invalid(
+                    "location",
+                    "must be an object {\"lng\": number, \"lat\": number, \"crs\": \"wgs84\"|\"gcj02\"|\"bd09\"}",
+                )
+            })?;
+            Some(location_point(&l)?)
         }
     };
     let mut input = property_input(&body, today)?;

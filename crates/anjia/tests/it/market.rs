@@ -187,12 +187,43 @@ async fn bad_properties_get_422_naming_the_field(s: &'static TestServer) {
     .await;
     assert_problem(status, &v, 422, "/not-enough-data", None);
     // Malformed bodies: 400 naming the field, never the value.
-    let (status, v) = post_valuation(s, None, json!({"address": "望京西园一区"})).await;
-    assert_problem(status, &v, 400, "/invalid-body", None);
-    assert!(v["detail"].as_str().unwrap().contains("area_m2"), "{v}");
+    // Wrong types name the field.
+    for (body, param) in [
+        (json!({"address": "望京西园一区"}), "area_m2"),
+        (
+            json!({"address": "望京西园一区", "area_m2": "eighty"}),
+            "area_m2",
+        ),
+        (
+            json!({"address": "望京西园一区", "area_m2": null}),
+            "area_m2",
+        ),
+        (
+            json!({"address": "望京西园一区", "area_m2": 80, "bedrooms": -1}),
+            "bedrooms",
+        ),
+        (
+            json!({"address": "望京西园一区", "area_m2": 80, "bedrooms": 256}),
+            "bedrooms",
+        ),
+        (
+            json!({"address": "望京西园一区", "area_m2": 80, "elevator": "yes"}),
+            "elevator",
+        ),
+        (json!({"address": 5, "area_m2": 80}), "address"),
+        (
+            json!({"address": "望京西园一区", "area_m2": 80, "total_floors": 1.5}),
+            "total_floors",
+        ),
+    ] {
+        let (status, v) = post_valuation(s, None, body.clone()).await;
+        assert_eq!(status, 422, "{body}: {v}");
+        assert_problem(status, &v, 422, "/invalid-property", Some(param));
+    }
+    // Unknown fields and non-objects: 400.
     let (status, v) = post_valuation(s, None, json!({"area_m2": 80, "colour": "red"})).await;
     assert_problem(status, &v, 400, "/invalid-body", None);
-    let (status, v) = post_valuation(s, None, json!({"area_m2": "eighty"})).await;
+    let (status, v) = post_valuation(s, None, json!([80])).await;
     assert_problem(status, &v, 400, "/invalid-body", None);
     // Over the body limit: 413 as a problem document.
     let big = json!({"address": "x".repeat(100_000), "area_m2": 80});
