@@ -27,6 +27,7 @@ pub mod alerts;
 mod error;
 pub mod keys;
 pub mod privacy;
+pub mod retention;
 mod rows;
 #[cfg(feature = "testing")]
 pub mod testing;

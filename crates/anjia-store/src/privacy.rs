@@ -20,7 +20,7 @@ use crate::{Pool, Store, StoreError};
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
-mod backend {
+pub(crate) mod backend {
     /// The privacy repository compiled for SQLite.
     pub(crate) mod sqlite {
         type Db = sqlx::Sqlite;

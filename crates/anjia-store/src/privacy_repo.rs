@@ -698,3 +698,42 @@ pub(crate) async fn analytics_events(
         })
         .collect())
 }
+
+// ---- retention -----------------------------------------------------------------------------
+
+/// Counts (`dry_run`) or deletes the rows one retention rule selects; the same predicate both
+/// ways. Table and predicate are constants of `crate::retention`.
+pub(crate) async fn apply_rule(
+    pool: &Pool<Db>,
+    rule: &crate::retention::RetentionRule,
+    cutoff: OffsetDateTime,
+    grace: Option<OffsetDateTime>,
+    dry_run: bool,
+) -> Result<u64, StoreError> {
+    let table = if rule.table == "analytics_events" {
+        analytics_table!()
+    } else {
+        rule.table
+    };
+    // Table and predicate are constants of `crate::retention` (no input reaches this text).
+    let sql = if dry_run {
+        format!("SELECT count(*) FROM {table} WHERE {}", rule.predicate)
+    } else {
+        format!("DELETE FROM {table} WHERE {}", rule.predicate)
+    };
+    let what = |e| StoreError::db("retention", e);
+    if dry_run {
+        let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql)).bind(t(cutoff));
+        if let Some(g) = grace {
+            q = q.bind(t(g));
+        }
+        let n = q.fetch_one(pool).await.map_err(what)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    } else {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(t(cutoff));
+        if let Some(g) = grace {
+            q = q.bind(t(g));
+        }
+        Ok(q.execute(pool).await.map_err(what)?.rows_affected())
+    }
+}

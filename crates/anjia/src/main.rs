@@ -39,6 +39,12 @@ enum Command {
         #[arg(long)]
         output: PathBuf,
     },
+    /// The retention job: delete what the inventory's retention rules say has been kept long
+    /// enough (`serve` runs it every hour).
+    Retention {
+        #[command(subcommand)]
+        command: RetentionCommand,
+    },
     /// The tamper-evident audit log: verify it, or sign a checkpoint now.
     Audit {
         #[command(subcommand)]
@@ -100,6 +106,16 @@ enum Command {
         /// Output file.
         #[arg(long)]
         output: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Run every rule now and print, per table, the cutoff and the rows deleted.
+    Run {
+        /// Only count what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -253,6 +269,26 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
             let alerts = anjia::alerts_for(&cfg, &privacy);
             // The alerts pass (starting-soon scan, matching, delivery, digest) every 30 s.
             let background = alerts.spawn(anjia_web::alerts::DEFAULT_INTERVAL);
+            // The retention job every hour (PRV-22); counts only in the log, never rows.
+            let retention = {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+                    loop {
+                        tick.tick().await;
+                        match store
+                            .apply_retention(time::OffsetDateTime::now_utc(), false)
+                            .await
+                        {
+                            Ok(o) => {
+                                let rows: u64 = o.iter().map(|x| x.rows).sum();
+                                tracing::info!(rows, "retention pass");
+                            }
+                            Err(e) => tracing::warn!(error = %e, "retention pass failed"),
+                        }
+                    }
+                })
+            };
             let state = anjia_web::AppState::new(store, index, privacy)
                 .with_accounts(accounts)
                 .with_alerts(alerts)
@@ -262,6 +298,7 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
             })
             .await;
             background.abort();
+            retention.abort();
             served?;
         }
         Command::Migrate => {
@@ -413,6 +450,32 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
             let store = anjia::open_store(&cfg).await?;
             let n = anjia::export(&store, &output).await?;
             println!("exported {n} lots to {}", output.display());
+        }
+        Command::Retention {
+            command: RetentionCommand::Run { dry_run },
+        } => {
+            let store = anjia::open_store(&cfg).await?;
+            let outcomes = store
+                .apply_retention(time::OffsetDateTime::now_utc(), dry_run)
+                .await?;
+            println!(
+                "{}",
+                if dry_run {
+                    "retention (dry run: nothing deleted; times Asia/Shanghai)"
+                } else {
+                    "retention (times Asia/Shanghai)"
+                }
+            );
+            for o in &outcomes {
+                println!(
+                    "  {:<18} {:>8} {}  (before {}; {})",
+                    o.rule.table,
+                    o.rows,
+                    if dry_run { "would go" } else { "deleted" },
+                    anjia_domain::china_time::format_shanghai(o.cutoff),
+                    o.rule.description
+                );
+            }
         }
         Command::Audit { command } => {
             let store = anjia::open_store(&cfg).await?;

@@ -23,5 +23,6 @@ mod oauth_provider;
 mod pages;
 mod privacy;
 mod raw_scan;
+mod retention;
 mod valuate;
 mod verification;
