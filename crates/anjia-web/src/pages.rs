@@ -446,7 +446,8 @@ pub async fn lot_page(
 ) -> Result<Response, PageError> {
     // zh-CN messages on the page (the API keeps its English problem details).
     let id = parse_id(&id).map_err(|_| {
-        AppError::NotFound("没有这个标的：标的编号应为正整数，例如 /lots/257。".into())
+        // 400 with a zh-CN detail (the page shows the detail only).
+        AppError::BadBody("标的编号应为正整数，例如 /lots/257。".into())
     })?;
     let lot = load_detail(&state, id).await.map_err(|e| match e {
         AppError::NotFound(_) => AppError::NotFound("没有这个标的，它可能已被删除。".into()),

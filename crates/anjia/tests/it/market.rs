@@ -461,6 +461,9 @@ async fn the_valuation_page(s: &'static TestServer) {
     let (status, _) = get_page(s, "/valuation?address=x&area_m2=80&area_m2=90", None).await;
     assert_eq!(status, 400);
     let (status, html) = get_page(s, "/lots/abc", None).await;
+    assert_eq!(status, 400);
+    assert!(html.contains("标的编号应为正整数"), "{html}");
+    let (status, html) = get_page(s, "/lots/99999999", None).await;
     assert_eq!(status, 404);
     assert!(html.contains("没有这个标的"), "{html}");
     // The location form: refused without the grant, used with it.
