@@ -25,6 +25,7 @@ pub mod nearby;
 pub mod region;
 pub mod region_match;
 pub mod text;
+pub mod workdays;
 
 pub use import::{ImportSummary, Rejection};
 pub use listing::{
