@@ -282,6 +282,26 @@ async fn run(page: &mut ValuationPage, input: PropertyInput) -> Result<(), AppEr
     Ok(())
 }
 
+/// The page without form values or result: the location form only when location is granted at
+/// this moment, the session's CSRF token for it.
+async fn empty_page(
+    state: &AppState,
+    current: &CurrentAccount,
+    caller: &CallerSubject,
+) -> Result<ValuationPage, AppError> {
+    let consent = consent_now(state, caller).await?;
+    Ok(ValuationPage {
+        form: FormValues::default(),
+        granted: gate(Feature::ValuationByLocation, &consent).is_ok(),
+        csrf: current.0.as_ref().map(|s| s.csrf().to_string()),
+        error: None,
+        result: None,
+        lot: None,
+        chart_svg: None,
+        chart_rows: vec![],
+    })
+}
+
 /// `GET /valuation`.
 pub async fn valuation_page(
     State(state): State<AppState>,
@@ -289,19 +309,7 @@ pub async fn valuation_page(
     caller: CallerSubject,
     RawQuery(q): RawQuery,
 ) -> Result<Response, PageError> {
-    let csrf = current.0.map(|s| s.csrf().to_string());
-    let consent = consent_now(&state, &caller).await?;
-    let granted = gate(Feature::ValuationByLocation, &consent).is_ok();
-    let mut page = ValuationPage {
-        form: FormValues::default(),
-        granted,
-        csrf,
-        error: None,
-        result: None,
-        lot: None,
-        chart_svg: None,
-        chart_rows: vec![],
-    };
+    let mut page = empty_page(&state, &current, &caller).await?;
     let today = shanghai_date((state.clock)());
     let (mut form, rest) = match read_form(q.as_deref().unwrap_or(""), &["lot"]) {
         Ok(x) => x,
@@ -384,20 +392,8 @@ pub async fn valuation_post(
     caller: CallerSubject,
     body: String,
 ) -> Result<Response, PageError> {
-    let csrf = current.0.map(|s| s.csrf().to_string());
-    let consent = consent_now(&state, &caller).await?;
-    let granted = gate(Feature::ValuationByLocation, &consent).is_ok();
-    let mut page = ValuationPage {
-        form: FormValues::default(),
-        granted,
-        csrf,
-        error: None,
-        result: None,
-        lot: None,
-        chart_svg: None,
-        chart_rows: vec![],
-    };
-    if !granted {
+    let mut page = empty_page(&state, &current, &caller).await?;
+    if !page.granted {
         page.error = Some(
             "按位置估值需要位置权限，您尚未开启，因此我们没有读取提交的坐标。请填写地址或小区名估值，或前往「隐私与授权」开启位置。"
                 .into(),
