@@ -132,6 +132,13 @@ pub enum AppError {
     /// The market data has nothing for the place asked about (422, type `not-enough-data`).
     #[error("{0}")]
     NotEnoughData(String),
+    /// A request body over the limit (413, type `payload-too-large`).
+    #[error(
+        "the request body is larger than allowed ({} KiB; avatar uploads {} KiB)",
+        crate::BODY_LIMIT / 1024,
+        crate::AVATAR_BODY_LIMIT / 1024
+    )]
+    PayloadTooLarge,
     /// The bundled market data could not be loaded (503, type `market-unavailable`).
     #[error("the market data is not available")]
     MarketUnavailable,
@@ -328,6 +335,11 @@ impl AppError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "not-enough-data",
                 "Not enough market data",
+            ),
+            AppError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Request body too large",
             ),
             AppError::MarketUnavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,

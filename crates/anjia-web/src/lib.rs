@@ -225,30 +225,7 @@ async fn api_body_too_large(res: axum::response::Response) -> axum::response::Re
     {
         return res;
     }
-    let p = error::Problem {
-        type_: format!("{}payload-too-large", error::PROBLEM_BASE),
-        title: "Request body too large".into(),
-        status: 413,
-        detail: format!(
-            "the request body is larger than allowed ({} KiB; avatar uploads {} KiB)",
-            BODY_LIMIT / 1024,
-            AVATAR_BODY_LIMIT / 1024
-        ),
-        parameter: None,
-        permission: None,
-        purpose: None,
-        alternative: None,
-        reason: None,
-        retry_after: None,
-        limit: None,
-    };
-    let body = serde_json::to_string(&p).unwrap_or_else(|_| "{}".into());
-    (
-        StatusCode::PAYLOAD_TOO_LARGE,
-        [(axum::http::header::CONTENT_TYPE, "application/problem+json")],
-        body,
-    )
-        .into_response()
+    error::AppError::PayloadTooLarge.into_response()
 }
 
 /// `Strict-Transport-Security: max-age=31536000` (one year, RFC 6797) on every response to a

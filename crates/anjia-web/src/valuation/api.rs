@@ -976,22 +976,33 @@ fn center_of(market: &MarketIndex, q: &PricesQuery) -> Result<Center, AppError> 
     ))
 }
 
-/// The centre of a district: the mean point of its latest trades' sites (BD-09 as published).
+/// The centre of a district: the mean point of its latest 500 trades (BD-09 as published),
+/// computed once for all districts (the market index is loaded once per process) instead of
+/// scanning the trades on every request.
 fn district_centre(market: &MarketIndex, d: District) -> Option<MarketPoint> {
-    let ts: Vec<_> = market
-        .trades()
-        .iter()
-        .rev()
-        .filter(|t| t.district == d)
-        .take(500)
-        .collect();
-    if ts.is_empty() {
-        return None;
-    }
-    let n = ts.len() as f64;
-    let lng = ts.iter().map(|t| t.point.lng).sum::<f64>() / n;
-    let lat = ts.iter().map(|t| t.point.lat).sum::<f64>() / n;
-    MarketPoint::new(ts[0].point.system, lng, lat)
+    static CENTRES: std::sync::OnceLock<Vec<Option<MarketPoint>>> = std::sync::OnceLock::new();
+    CENTRES
+        .get_or_init(|| {
+            District::all()
+                .map(|d| {
+                    let ts: Vec<_> = market
+                        .trades()
+                        .iter()
+                        .rev()
+                        .filter(|t| t.district == d)
+                        .take(500)
+                        .collect();
+                    let first = ts.first()?;
+                    let n = ts.len() as f64;
+                    let lng = ts.iter().map(|t| t.point.lng).sum::<f64>() / n;
+                    let lat = ts.iter().map(|t| t.point.lat).sum::<f64>() / n;
+                    MarketPoint::new(first.point.system, lng, lat)
+                })
+                .collect()
+        })
+        .get(d.index())
+        .copied()
+        .flatten()
 }
 
 /// A trade near the centre.

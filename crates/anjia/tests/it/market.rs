@@ -311,6 +311,22 @@ async fn market_prices_rents_and_trend(s: &'static TestServer) {
         assert!(t["distance_m"].as_u64().unwrap() <= 800, "{t}");
     }
     assert!(!v["communities"].as_array().unwrap().is_empty());
+    // A district: centred on its recent trades.
+    let (status, v) = get_json_as(
+        s,
+        &format!(
+            "/api/v1/market/prices?address={}&as_of=2017-06-01",
+            enc("北京市丰台区")
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(
+        (v["located_by"].as_str(), v["center"].as_str()),
+        (Some("district"), Some("丰台区"))
+    );
+    assert!(!v["trades"].as_array().unwrap().is_empty(), "{v}");
     for (q, param) in [
         ("", "address"),
         ("address=x&radius_m=9", "radius_m"),
