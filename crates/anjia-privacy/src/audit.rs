@@ -93,7 +93,19 @@ pub enum AuditKind {
     /// An account was recovered by an SMS code to its phone: new password, sessions revoked
     /// (issue 3).
     AccountRecovered,
+    /// The retention job is about to delete the entries up to `details.through_seq` (a signed
+    /// checkpoint's seq), all older than the logs' maximum (PRV-21; see [`PRUNE_MIN_AGE`]).
+    AuditPruned,
 }
+
+/// The youngest an entry may be when the retention job deletes it: six months (Cybersecurity Law
+/// Art. 21: network logs kept at least six months), taken as 183 days. [`verify`] refuses a
+/// recorded pruning that reached younger entries.
+pub const PRUNE_MIN_AGE: time::Duration = time::Duration::days(183);
+
+/// The logs' documented maximum: twelve months (policy clause `retain.logs`), taken as 365 days;
+/// the retention job prunes through the newest signed checkpoint older than this.
+pub const PRUNE_MAX_AGE: time::Duration = time::Duration::days(365);
 
 impl AuditKind {
     /// The stable `snake_case` name (the serde name), hashed into the entry.
@@ -118,6 +130,7 @@ impl AuditKind {
             AuditKind::PasswordChanged => "password_changed",
             AuditKind::PhoneChanged => "phone_changed",
             AuditKind::AccountRecovered => "account_recovered",
+            AuditKind::AuditPruned => "audit_pruned",
         }
     }
 }
@@ -532,10 +545,41 @@ pub struct VerifyReport {
     pub last_seq: Option<u64>,
     /// The last hash, `None` for an empty log (keep it to detect later truncation).
     pub last_hash: Option<Hash>,
+    /// The seq through which the retention job pruned the log (its recorded pruning verified),
+    /// `None` when the log starts at seq 1.
+    pub pruned_through: Option<u64>,
+}
+
+/// The details of an [`AuditKind::AuditPruned`] entry: `{"through_seq": C, "through_at":
+/// "<RFC 3339, UTC>"}` — entries 1..=C go; entry C (a checkpointed entry) was made at
+/// `through_at`.
+pub fn pruned_details(through_seq: u64, through_at: OffsetDateTime) -> serde_json::Value {
+    let at = through_at
+        .to_offset(UtcOffset::UTC)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    serde_json::json!({"through_seq": through_seq, "through_at": at})
+}
+
+fn parse_pruned(e: &AuditEntry) -> Option<(u64, OffsetDateTime)> {
+    if e.event.kind != AuditKind::AuditPruned {
+        return None;
+    }
+    let seq = e.event.details.get("through_seq")?.as_u64()?;
+    let at = e.event.details.get("through_at")?.as_str()?;
+    let at = OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).ok()?;
+    Some((seq, at))
 }
 
 /// Verifies a whole log, oldest first, against its checkpoints (in any order) and the signing
 /// key's public half.
+///
+/// A log may start after seq 1 when the retention job pruned its oldest entries (PRV-21): then
+/// the entry before the first one present must be a signed checkpoint whose hash is the first
+/// entry's `prev_hash`, and the log must hold the [`AuditKind::AuditPruned`] entry that recorded
+/// it — naming that seq, made at least [`PRUNE_MIN_AGE`] after the last pruned entry, and itself
+/// covered by a later signed checkpoint. Anything else is `Deleted` at seq 1. Checkpoints of
+/// pruned entries are checked for their signature only.
 ///
 /// Cost: one SHA-256 per entry over a reused buffer (no allocation per entry), one Ed25519
 /// verification per checkpoint.
@@ -567,7 +611,25 @@ where
     let mut prev: Option<(u64, Hash)> = None;
     let mut prev_prev_hash: Option<Hash> = None;
     let mut count = 0u64;
-    let mut iter = entries.into_iter();
+    // A pruned prefix: (through seq, whether its recorded pruning was seen, the seq of that
+    // record) — the record must be followed by a checkpoint.
+    let mut pruned: Option<u64> = None;
+    let mut pruning_record: Option<u64> = None;
+    let mut iter = entries.into_iter().peekable();
+    if let Some(first) = iter.peek() {
+        let first: &AuditEntry = first.borrow();
+        if first.seq > 1 {
+            let anchor = first.seq - 1;
+            match cps.iter().position(|c| c.seq == anchor) {
+                Some(i) if cps[i].hash == first.prev_hash => {
+                    pruned = Some(anchor);
+                    prev = Some((anchor, first.prev_hash));
+                    next_cp = i + 1;
+                }
+                _ => return tamper(1, TamperKind::Deleted),
+            }
+        }
+    }
     while let Some(item) = iter.next() {
         let e: &AuditEntry = item.borrow();
         let expected = prev.map_or(1, |(s, _)| s.saturating_add(1));
@@ -617,6 +679,13 @@ where
             }
             _ => {}
         }
+        if let (Some(through), None) = (pruned, pruning_record)
+            && let Some((seq, through_at)) = parse_pruned(e)
+            && seq == through
+            && through_at + PRUNE_MIN_AGE <= e.at
+        {
+            pruning_record = Some(e.seq);
+        }
         while let Some(c) = cps.get(next_cp) {
             if c.seq > e.seq {
                 break;
@@ -635,11 +704,19 @@ where
         debug_assert!(c.seq >= first_missing);
         return tamper(first_missing, TamperKind::Truncated);
     }
+    if pruned.is_some() {
+        // The pruning must be on record, and a signed checkpoint must cover the record.
+        let covered = pruning_record.is_some_and(|r| cps.last().is_some_and(|c| c.seq >= r));
+        if !covered {
+            return tamper(1, TamperKind::Deleted);
+        }
+    }
     Ok(VerifyReport {
         entries: count,
         checkpoints_checked: cps.len(),
         last_seq: prev.map(|(s, _)| s),
         last_hash: prev.map(|(_, h)| h),
+        pruned_through: pruned,
     })
 }
 
@@ -982,5 +1059,77 @@ mod tests {
             entry_hash(&mut b1, 1, t, &a, &GENESIS_PREV_HASH),
             entry_hash(&mut b2, 1, t, &c, &GENESIS_PREV_HASH)
         );
+    }
+
+    /// Entries 1..=10 at t0 (checkpoint at 10), then at `record_at` the pruning record naming
+    /// `through` (checkpointed when `checkpoint_record`), then two more entries.
+    fn pruned_log(
+        through: u64,
+        record_at: time::Duration,
+        checkpoint_record: bool,
+    ) -> (Vec<AuditEntry>, Vec<Checkpoint>) {
+        let cp = Checkpointer::new(key(), 10);
+        let mut chain = AuditChain::new();
+        let t0 = datetime!(2025-01-01 00:00 UTC);
+        let mut entries = Vec::new();
+        let mut cps = Vec::new();
+        for i in 0..10 {
+            let e = chain.append(event(i), t0 + time::Duration::seconds(i as i64));
+            cps.extend(cp.after_append(&e));
+            entries.push(e);
+        }
+        let through_at = entries[(through - 1) as usize].at;
+        let rec = chain.append(
+            AuditEvent::new(AuditKind::AuditPruned, Actor::System)
+                .details(pruned_details(through, through_at)),
+            t0 + record_at,
+        );
+        if checkpoint_record {
+            cps.push(cp.checkpoint(&rec));
+        }
+        entries.push(rec);
+        for i in 0..2 {
+            entries.push(chain.append(event(i), t0 + record_at + time::Duration::seconds(1)));
+        }
+        // The retention job deletes 1..=through.
+        entries.retain(|e| e.seq > through);
+        (entries, cps)
+    }
+
+    #[test]
+    fn a_recorded_pruning_verifies() {
+        let (entries, cps) = pruned_log(10, PRUNE_MAX_AGE, true);
+        let r = verify(&entries, &cps, &key().verifying_key()).expect("verifies");
+        assert_eq!(r.pruned_through, Some(10));
+        assert_eq!(r.entries, 3);
+        // Six months and a day is the youngest a pruning may reach.
+        let (entries, cps) = pruned_log(10, PRUNE_MIN_AGE + time::Duration::seconds(10), true);
+        assert!(verify(&entries, &cps, &key().verifying_key()).is_ok());
+        // An untouched log reports no pruning.
+        let (entries, cps) = log();
+        let r = verify(&entries, &cps, &key().verifying_key()).unwrap();
+        assert_eq!(r.pruned_through, None);
+    }
+
+    #[test]
+    fn a_pruning_that_breaks_a_rule_is_a_deletion() {
+        let vk = key().verifying_key();
+        let deleted = Err(Tamper {
+            seq: 1,
+            kind: TamperKind::Deleted,
+        });
+        // Younger than six months.
+        let (entries, cps) = pruned_log(10, time::Duration::days(100), true);
+        assert_eq!(verify(&entries, &cps, &vk), deleted);
+        // The record not covered by a signed checkpoint (anyone can append a hashed entry).
+        let (entries, cps) = pruned_log(10, PRUNE_MAX_AGE, false);
+        assert_eq!(verify(&entries, &cps, &vk), deleted);
+        // No record at all: the prefix simply deleted.
+        let (mut entries, cps) = pruned_log(10, PRUNE_MAX_AGE, true);
+        entries.retain(|e| e.event.kind != AuditKind::AuditPruned);
+        assert!(verify(&entries, &cps, &vk).is_err());
+        // Deleted through a seq without a checkpoint (the record names 9: no anchor).
+        let (entries, cps) = pruned_log(9, PRUNE_MAX_AGE, true);
+        assert_eq!(verify(&entries, &cps, &vk), deleted);
     }
 }

@@ -29,6 +29,7 @@ pub mod keys;
 pub mod privacy;
 pub mod retention;
 mod rows;
+pub mod scan;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod utc;

@@ -348,6 +348,17 @@ impl Store {
         dispatch!(self, audit_page(after_seq, limit))
     }
 
+    /// Deletes the audit entries with `seq <= through_seq` (the retention job's pruning, PRV-21).
+    /// The database refuses unless an `audit_pruned` entry later in the chain names a
+    /// `through_seq` at least this high (migration `20261205000004_audit_pruning.sql`). Returns
+    /// the number deleted.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`], also when no pruning record allows it (nothing is deleted).
+    pub async fn delete_audit_through(&self, through_seq: i64) -> Result<u64, StoreError> {
+        dispatch!(self, delete_audit_through(through_seq))
+    }
+
     /// Every audit entry about one subject pseudonym, ascending by seq.
     ///
     /// # Errors
@@ -391,6 +402,19 @@ impl Store {
         pseudonym: &str,
     ) -> Result<Vec<ProvisionRow>, StoreError> {
         dispatch!(self, provisions_by_pseudonym(pseudonym))
+    }
+
+    /// Up to `limit` third-party provisions with ids above `after_id`, by id (all subjects; for
+    /// the compliance report, which checks each against the consent of its moment).
+    ///
+    /// # Errors
+    /// [`StoreError::CorruptRow`] for an unreadable `fields` list; [`StoreError::Database`].
+    pub async fn provisions_page(
+        &self,
+        after_id: i64,
+        limit: i64,
+    ) -> Result<Vec<ProvisionRow>, StoreError> {
+        dispatch!(self, provisions_page(after_id, limit))
     }
 
     /// Stores a staff member.

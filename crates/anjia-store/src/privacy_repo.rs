@@ -293,6 +293,18 @@ pub(crate) async fn audit_page(
     Ok(rows.into_iter().map(audit_row).collect())
 }
 
+pub(crate) async fn delete_audit_through(
+    pool: &Pool<Db>,
+    through_seq: i64,
+) -> Result<u64, StoreError> {
+    sqlx::query("DELETE FROM audit_log WHERE seq <= $1")
+        .bind(through_seq)
+        .execute(pool)
+        .await
+        .map(|d| d.rows_affected())
+        .map_err(|e| StoreError::db("prune the audit log", e))
+}
+
 pub(crate) async fn audit_by_subject(
     pool: &Pool<Db>,
     pseudonym: &str,
@@ -373,7 +385,7 @@ pub(crate) async fn provisions_by_pseudonym(
     pool: &Pool<Db>,
     pseudonym: &str,
 ) -> Result<Vec<ProvisionRow>, StoreError> {
-    let rows: Vec<(i64, String, String, String, String, Utc)> = sqlx::query_as(
+    let rows: Vec<ProvisionTuple> = sqlx::query_as(
         "SELECT id, subject_pseudonym, recipient, purpose, fields, provided_at \
          FROM third_party_provisions WHERE subject_pseudonym = $1 ORDER BY id",
     )
@@ -381,24 +393,44 @@ pub(crate) async fn provisions_by_pseudonym(
     .fetch_all(pool)
     .await
     .map_err(|e| StoreError::db("read third-party provisions", e))?;
-    rows.into_iter()
-        .map(|(id, subject_pseudonym, recipient, purpose, fields, at)| {
-            let fields: Vec<String> =
-                serde_json::from_str(&fields).map_err(|_| StoreError::CorruptRow {
-                    table: "third_party_provisions",
-                    id,
-                    column: "fields",
-                })?;
-            Ok(ProvisionRow {
-                id,
-                subject_pseudonym,
-                recipient,
-                purpose,
-                fields,
-                provided_at: at.0,
-            })
-        })
-        .collect()
+    rows.into_iter().map(provision_row).collect()
+}
+
+pub(crate) async fn provisions_page(
+    pool: &Pool<Db>,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<ProvisionRow>, StoreError> {
+    let rows: Vec<ProvisionTuple> = sqlx::query_as(
+        "SELECT id, subject_pseudonym, recipient, purpose, fields, provided_at \
+         FROM third_party_provisions WHERE id > $1 ORDER BY id LIMIT $2",
+    )
+    .bind(after_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+    .map_err(|e| StoreError::db("read third-party provisions", e))?;
+    rows.into_iter().map(provision_row).collect()
+}
+
+type ProvisionTuple = (i64, String, String, String, String, Utc);
+
+fn provision_row(
+    (id, subject_pseudonym, recipient, purpose, fields, at): ProvisionTuple,
+) -> Result<ProvisionRow, StoreError> {
+    let fields: Vec<String> = serde_json::from_str(&fields).map_err(|_| StoreError::CorruptRow {
+        table: "third_party_provisions",
+        id,
+        column: "fields",
+    })?;
+    Ok(ProvisionRow {
+        id,
+        subject_pseudonym,
+        recipient,
+        purpose,
+        fields,
+        provided_at: at.0,
+    })
 }
 
 // ---- staff ---------------------------------------------------------------------------------

@@ -145,6 +145,7 @@ pub async fn drop_audit_triggers(store: &Store) {
         ],
         Pool::Postgres(_) => &[
             "DROP TRIGGER audit_log_append_only ON audit_log",
+            "DROP TRIGGER audit_log_prune_only ON audit_log",
             "DROP TRIGGER audit_log_no_truncate ON audit_log",
             "DROP TRIGGER audit_checkpoints_append_only ON audit_checkpoints",
             "DROP TRIGGER audit_checkpoints_no_truncate ON audit_checkpoints",

@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod alerts;
 pub mod api;
+pub mod compliance;
 pub mod error;
 pub mod nearby;
 pub mod pages;

@@ -449,6 +449,35 @@ pub async fn verify_audit_log(
     })
 }
 
+/// What the security-log retention would prune at `now` (see [`Privacy::prune_audit`]): the
+/// newest checkpointed entry older than twelve months and the number of entries up to it;
+/// `None` when nothing is due. Reads only (no keys needed: `anjia retention run --dry-run`).
+///
+/// # Errors
+/// Storage errors; [`PrivacyError::Corrupt`] for an unreadable entry.
+pub async fn audit_prune_due(
+    store: &Store,
+    now: OffsetDateTime,
+) -> Result<Option<(AuditEntry, u64)>, PrivacyError> {
+    let cutoff = now - anjia_privacy::audit::PRUNE_MAX_AGE;
+    let Some(first) = store.audit_page(-1, 1).await?.into_iter().next() else {
+        return Ok(None);
+    };
+    let mut cps = store.checkpoints().await?;
+    cps.sort_by_key(|c| std::cmp::Reverse(c.seq));
+    for cp in cps.iter().filter(|c| c.seq >= first.seq) {
+        let Some(row) = store.audit_page(cp.seq - 1, 1).await?.into_iter().next() else {
+            continue;
+        };
+        let entry = audit_entry(&row).ok_or(PrivacyError::Corrupt("audit_log"))?;
+        if row.seq == cp.seq && entry.at < cutoff {
+            let count = entry.seq + 1 - u64::try_from(first.seq).unwrap_or(0);
+            return Ok(Some((entry, count)));
+        }
+    }
+    Ok(None)
+}
+
 impl Privacy {
     /// Opens the service: loads the bundled policy and registry, publishes the bundled policy
     /// versions to `policy_versions` (upsert; a new or changed version is audited as
@@ -625,6 +654,43 @@ impl Privacy {
         drop(w);
         self.store_checkpoint(&cp).await?;
         Ok(Some(cp.seq))
+    }
+
+    /// The security-log retention (PRV-21; policy clause `retain.logs`): deletes the audit
+    /// entries up to the newest signed checkpoint whose entry is older than
+    /// [`anjia_privacy::audit::PRUNE_MAX_AGE`] (twelve months) at `now`. The pruning is first
+    /// recorded in the chain (`audit_pruned`, naming the seq and its time) and a checkpoint is
+    /// signed over the record, so verification still passes and shows what went; entries
+    /// younger than a checkpoint older than twelve months stay until a later checkpoint ages.
+    /// Returns `(through seq, entries deleted or, with `dry_run`, that would go)`, `None` when
+    /// nothing is due.
+    ///
+    /// # Errors
+    /// Storage errors; [`PrivacyError::Corrupt`] for an unreadable entry.
+    pub async fn prune_audit(
+        &self,
+        now: OffsetDateTime,
+        dry_run: bool,
+    ) -> Result<Option<(u64, u64)>, PrivacyError> {
+        let Some((through, count)) = audit_prune_due(&self.inner.store, now).await? else {
+            return Ok(None);
+        };
+        if dry_run {
+            return Ok(Some((through.seq, count)));
+        }
+        self.audit(
+            AuditEvent::new(AuditKind::AuditPruned, Actor::System).details(
+                anjia_privacy::audit::pruned_details(through.seq, through.at),
+            ),
+        )
+        .await?;
+        self.checkpoint_now().await?;
+        let deleted = self
+            .inner
+            .store
+            .delete_audit_through(i64::try_from(through.seq).unwrap_or(i64::MAX))
+            .await?;
+        Ok(Some((through.seq, deleted)))
     }
 
     /// Verifies the stored audit log with this ring's audit key (see [`verify_audit_log`]).
@@ -1622,7 +1688,7 @@ fn consent_row(e: &ConsentEvent) -> ConsentRow {
     }
 }
 
-fn consent_event(r: &ConsentRow) -> Result<ConsentEvent, PrivacyError> {
+pub(crate) fn consent_event(r: &ConsentRow) -> Result<ConsentEvent, PrivacyError> {
     let at = r
         .recorded_at
         .format(&time::format_description::well_known::Rfc3339)

@@ -2,6 +2,7 @@
 
 use anjia::{Config, config};
 use anjia_ingest::ImportKind;
+use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use tracing_subscriber::EnvFilter;
@@ -44,6 +45,14 @@ enum Command {
     Retention {
         #[command(subcommand)]
         command: RetentionCommand,
+    },
+    /// The compliance report: every privacy check that can run against this installation
+    /// (inventory, plaintext scan, retention, audit chain, third-party consent, policy notice,
+    /// …), clause by clause with its evidence; exits 1 when any check finds a violation.
+    Compliance {
+        /// Also write the report as a zh-CN HTML page to this file.
+        #[arg(long)]
+        html: Option<PathBuf>,
     },
     /// The tamper-evident audit log: verify it, or sign a checkpoint now.
     Audit {
@@ -272,19 +281,26 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
             // The retention job every hour (PRV-22); counts only in the log, never rows.
             let retention = {
                 let store = store.clone();
+                let privacy = privacy.clone();
                 tokio::spawn(async move {
                     let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
                     loop {
                         tick.tick().await;
-                        match store
-                            .apply_retention(time::OffsetDateTime::now_utc(), false)
-                            .await
-                        {
+                        let now = privacy.now();
+                        match store.apply_retention(now, false).await {
                             Ok(o) => {
                                 let rows: u64 = o.iter().map(|x| x.rows).sum();
                                 tracing::info!(rows, "retention pass");
                             }
                             Err(e) => tracing::warn!(error = %e, "retention pass failed"),
+                        }
+                        // Security logs: at most twelve months (PRV-21).
+                        match privacy.prune_audit(now, false).await {
+                            Ok(Some((through, entries))) => {
+                                tracing::info!(through, entries, "audit log pruned");
+                            }
+                            Ok(None) => {}
+                            Err(e) => tracing::warn!(error = %e, "audit pruning failed"),
                         }
                     }
                 })
@@ -455,9 +471,8 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
             command: RetentionCommand::Run { dry_run },
         } => {
             let store = anjia::open_store(&cfg).await?;
-            let outcomes = store
-                .apply_retention(time::OffsetDateTime::now_utc(), dry_run)
-                .await?;
+            let now = time::OffsetDateTime::now_utc();
+            let outcomes = store.apply_retention(now, dry_run).await?;
             println!(
                 "{}",
                 if dry_run {
@@ -476,6 +491,35 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
                     o.rule.description
                 );
             }
+            // The audit log (security log): entries older than twelve months, through a signed
+            // checkpoint (PRV-21). A dry run needs no keys; a run signs the pruning record.
+            let pruned = if dry_run {
+                anjia_web::privacy::audit_prune_due(&store, now)
+                    .await?
+                    .map(|(e, n)| (e.seq, n))
+            } else {
+                let privacy = anjia::privacy::open_privacy(&cfg, &store, true).await?;
+                privacy.prune_audit(now, false).await?
+            };
+            let (through, n) = pruned.map_or((String::from("-"), 0), |(s, n)| (s.to_string(), n));
+            println!(
+                "  {:<18} {:>8} {}  (through checkpoint seq {through}; entries older than 12 months, kept at least 6)",
+                "audit_log",
+                n,
+                if dry_run { "would go" } else { "deleted" },
+            );
+        }
+        Command::Compliance { html } => {
+            let store = anjia::open_store(&cfg).await?;
+            let privacy = anjia::privacy::open_privacy(&cfg, &store, false).await?;
+            let report = anjia_web::compliance::run(&privacy).await?;
+            print!("{}", report.to_text());
+            if let Some(path) = html {
+                std::fs::write(&path, report.to_html()?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+                println!("HTML report written to {}", path.display());
+            }
+            return Ok(report.passed());
         }
         Command::Audit { command } => {
             let store = anjia::open_store(&cfg).await?;

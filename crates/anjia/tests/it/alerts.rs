@@ -668,7 +668,86 @@ async fn gateway_errors_are_retried_with_backoff(b: Backend) {
     assert_eq!(sms_texts(&h, &phone).await.len(), 1);
 }
 
+/// Issue 5 item 2 (PRV-25, PRV-26): a saved search edited or deleted over the API reaches the
+/// matcher (the compiled percolator cache) at once — the next pass matches the new criteria, and
+/// after deletion nothing — and a deleted search leaves no row.
+async fn edits_and_deletions_reach_the_matcher_at_once(b: Backend) {
+    let Some(h) = Harness::start(b, START).await else {
+        return;
+    };
+    let alerts = Alerts::with_dev_outboxes(h.privacy.clone(), AlertsConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let u = h.sign_in("13700000701", "10.7.0.1").await;
+    let account = h.account_id(&u).await;
+    let path = "/api/v1/me/saved-searches";
+    let call = |m: reqwest::Method, p: String, body: Option<serde_json::Value>| {
+        let (h, u) = (&h, &u);
+        async move { h.api(m, &p, Some(&u.bearer), &u.ip, body).await }
+    };
+    let (s, v) = call(
+        reqwest::Method::POST,
+        path.into(),
+        Some(serde_json::json!({"criteria": {"q": "杭州 商铺"}})),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    // A pass compiles the searches (and caches them) before the edit.
+    alerts.run_once().await.unwrap();
+    // Edited to 朝阳区: the next import of a 朝阳区 lot notifies, the old criteria no longer do.
+    let (s, v) = call(
+        reqwest::Method::PATCH,
+        format!("{path}/{id}"),
+        Some(serde_json::json!({"criteria": {"q": "朝阳区 住宅"}})),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let res = PropertyType::Residential;
+    let chaoyang = lot(
+        "e1",
+        "北京市朝阳区望京西园三区1号楼101室住宅",
+        110105,
+        res,
+        Round::First,
+        2_000_000,
+    );
+    let hangzhou = lot(
+        "e2",
+        "杭州市西湖区文三路88号商铺",
+        330106,
+        PropertyType::Commercial,
+        Round::First,
+        900_000,
+    );
+    import(
+        &h.store,
+        &write_jsonl(dir.path(), "1.jsonl", &[chaoyang, hangzhou]),
+    )
+    .await;
+    alerts.run_once().await.unwrap();
+    let got = notifications(&h.store, &account).await;
+    assert_eq!(got.len(), 1, "one notification, for the edited criteria");
+    assert_eq!(got[0].saved_search_id, Some(id));
+    // Deleted: gone from the database, and the matcher forgets it on the very next pass.
+    let (s, _) = call(reqwest::Method::DELETE, format!("{path}/{id}"), None).await;
+    assert_eq!(s, 204);
+    assert!(h.store.saved_search(&account, id).await.unwrap().is_none());
+    let again = lot(
+        "e3",
+        "北京市朝阳区望京西园四区2号楼202室住宅",
+        110105,
+        res,
+        Round::First,
+        1_900_000,
+    );
+    import(&h.store, &write_jsonl(dir.path(), "2.jsonl", &[again])).await;
+    let r = alerts.run_once().await.unwrap();
+    assert_eq!((r.events_matched, r.notifications), (1, 0), "{r}");
+    assert_eq!(notifications(&h.store, &account).await.len(), 1);
+}
+
 both_backends!(
+    edits_and_deletions_reach_the_matcher_at_once,
     import_notifies_exactly_the_expected_users,
     quiet_hours_cap_consent_and_unsubscribe,
     gateway_errors_are_retried_with_backoff,

@@ -13,6 +13,7 @@ mod api;
 mod authz;
 mod browser;
 mod canary;
+mod compliance;
 mod denied;
 mod harness;
 mod import;

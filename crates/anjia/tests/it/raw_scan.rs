@@ -376,13 +376,32 @@ async fn raw_databases_hold_no_canary_plaintext(backend: Backend) {
     let events = env.store.analytics_events(0, 10_000).await.expect("events");
     assert!(!events.is_empty(), "analytics events were recorded");
 
+    // The installation the journeys leave passes the compliance report (issue 5 item 8),
+    // before the scans below add their helper table; on SQLite it is kept for
+    // `anjia compliance` (run here and by `.ci/run`).
+    let report = anjia_web::compliance::run(&env.privacy)
+        .await
+        .expect("the compliance report runs");
+    let compliance_findings = if report.passed() {
+        vec![]
+    } else {
+        vec![format!(
+            "{}: the compliance report finds violations:\n{}",
+            env_name(backend),
+            report.to_text()
+        )]
+    };
+    if backend == Backend::Sqlite {
+        leave_installation(&env).await;
+    }
+
     let needles = plaintext_needles();
     // The control: the subject ids are stored in plaintext (as ids, not PI).
     let control = vec![Needle {
         what: "subject id (control)".into(),
         text: subjects.api.clone(),
     }];
-    let mut findings: Vec<String> = Vec::new();
+    let mut findings: Vec<String> = compliance_findings;
     let name = env_name(backend);
     match backend {
         Backend::Sqlite => {
@@ -488,6 +507,79 @@ async fn raw_databases_hold_no_canary_plaintext(backend: Backend) {
         findings.len(),
         findings.join("\n")
     );
+}
+
+/// Where the SQLite installation of the canary journeys is left for `anjia compliance`
+/// (`target/tmp/compliance-installation`: `anjia.db`, `keys.db`, `keys.toml`).
+pub(crate) fn installation_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compliance-installation")
+}
+
+/// `anjia compliance --html report.html` against the installation in `dir`: success and output.
+fn compliance_cli(dir: &std::path::Path) -> (bool, String) {
+    let url = |f: &str| format!("sqlite://{}", dir.join(f).display());
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_anjia"))
+        .args(["compliance", "--html"])
+        .arg(dir.join("report.html"))
+        .current_dir(dir)
+        .env("ANJIA_DATABASE_URL", url("anjia.db"))
+        .env("ANJIA_VAULT_URL", url("keys.db"))
+        .env("ANJIA_KEYS_FILE", dir.join("keys.toml"))
+        .env("ANJIA_IMPORT_BUNDLED", "false")
+        .output()
+        .expect("anjia runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// Copies the SQLite installation (main database, key vault, key file) out of the test's
+/// temporary directory, runs the CLI report on it (passes), and on a copy with a planted
+/// undeclared column (fails, naming the clause).
+async fn leave_installation(env: &CanaryEnv) {
+    let dir = installation_dir();
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("installation dir");
+    let vault = Store::connect(&env.vault_url).await.expect("open keys.db");
+    for (store, file) in [(&env.store, "anjia.db"), (&vault, "keys.db")] {
+        let target = dir.join(file).display().to_string().replace('\'', "''");
+        execute_raw(store, &format!("VACUUM INTO '{target}'"))
+            .await
+            .expect("copy the database");
+    }
+    env.privacy
+        .keys()
+        .save_file(&dir.join("keys.toml"))
+        .expect("key file");
+    let (ok, text) = compliance_cli(&dir);
+    assert!(
+        ok,
+        "anjia compliance on the journeys' installation:\n{text}"
+    );
+    assert!(text.contains("checks passed"), "{text}");
+    assert!(dir.join("report.html").exists());
+
+    let planted = dir.with_file_name("compliance-installation-planted");
+    let _ = std::fs::remove_dir_all(&planted);
+    std::fs::create_dir_all(&planted).unwrap();
+    for f in ["anjia.db", "keys.db", "keys.toml"] {
+        std::fs::copy(dir.join(f), planted.join(f)).unwrap();
+    }
+    let copy = Store::connect(&format!("sqlite://{}", planted.join("anjia.db").display()))
+        .await
+        .unwrap();
+    execute_raw(&copy, "ALTER TABLE subjects ADD COLUMN phone TEXT")
+        .await
+        .unwrap();
+    drop(copy);
+    let (ok, text) = compliance_cli(&planted);
+    assert!(!ok, "a planted violation exits non-zero:\n{text}");
+    assert!(
+        text.contains("[VIOLATION] inventory_complete") && text.contains("intro.scope"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&planted);
 }
 
 canary_per_backend!(raw_databases_hold_no_canary_plaintext);
