@@ -93,6 +93,9 @@ pub enum AuditKind {
     /// An account was recovered by an SMS code to its phone: new password, sessions revoked
     /// (issue 3).
     AccountRecovered,
+    /// A privacy request or complaint was answered or refused, a refusal with its reason
+    /// (PRV-28; details: ticket id, kind, outcome, listing action — never the texts).
+    PrivacyRequestClosed,
 }
 
 impl AuditKind {
@@ -118,6 +121,7 @@ impl AuditKind {
             AuditKind::PasswordChanged => "password_changed",
             AuditKind::PhoneChanged => "phone_changed",
             AuditKind::AccountRecovered => "account_recovered",
+            AuditKind::PrivacyRequestClosed => "privacy_request_closed",
         }
     }
 }

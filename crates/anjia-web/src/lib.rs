@@ -15,6 +15,7 @@ pub mod privacy_api;
 pub mod privacy_pages;
 pub mod routes;
 pub mod subject;
+pub mod tickets;
 pub mod valuation;
 pub mod views;
 
@@ -148,6 +149,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/search-history", get(privacy_api::search_history))
         .route("/privacy/policy", get(privacy_api::policy))
+        .route(
+            "/privacy-requests",
+            post(tickets::web::post_privacy_request),
+        )
         .route("/openapi.json", get(api::openapi))
         .merge(routes::api_router(false))
         .fallback(api::not_found)
@@ -183,6 +188,11 @@ pub fn router(state: AppState) -> Router {
             "/privacy/consent/separate",
             post(privacy_pages::separate_consent_post),
         )
+        .route(
+            "/privacy/requests",
+            get(tickets::web::requests_get).post(tickets::web::requests_post),
+        )
+        .route("/privacy/requests/status", post(tickets::web::status_post))
         .route("/staff/roles", get(privacy_pages::staff_roles_page))
         .route("/static/site.css", get(pages::stylesheet))
         .merge(routes::page_router(false))
