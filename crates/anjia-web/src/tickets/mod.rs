@@ -444,9 +444,10 @@ pub async fn close(
     {
         return Err(TicketError::ListingActionNotApplicable.into());
     }
-    let needed = if listing_action.is_some() {
-        Capability::HandleTakedowns
-    } else if row.kind == RequestKind::Objection && role.has(Capability::HandleTakedowns) {
+    // A listing action is a takedown; a moderator may also answer an objection without one.
+    let takedown = listing_action.is_some()
+        || (row.kind == RequestKind::Objection && role.has(Capability::HandleTakedowns));
+    let needed = if takedown {
         Capability::HandleTakedowns
     } else {
         Capability::HandlePrivacyRequests
