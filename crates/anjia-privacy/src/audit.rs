@@ -96,6 +96,9 @@ pub enum AuditKind {
     /// The retention job is about to delete the entries up to `details.through_seq` (a signed
     /// checkpoint's seq), all older than the logs' maximum (PRV-21; see [`PRUNE_MIN_AGE`]).
     AuditPruned,
+    /// A privacy request or complaint was answered or refused, a refusal with its reason
+    /// (PRV-28; details: ticket id, kind, outcome, listing action — never the texts).
+    PrivacyRequestClosed,
 }
 
 /// The youngest an entry may be when the retention job deletes it: six months (Cybersecurity Law
@@ -131,6 +134,7 @@ impl AuditKind {
             AuditKind::PhoneChanged => "phone_changed",
             AuditKind::AccountRecovered => "account_recovered",
             AuditKind::AuditPruned => "audit_pruned",
+            AuditKind::PrivacyRequestClosed => "privacy_request_closed",
         }
     }
 }

@@ -21,6 +21,8 @@
 //! * Alert tables (saved searches, follows, browsing history, change events `lot_events`,
 //!   notifications, deliveries, messages, notification settings, the e-mail outbox): see
 //!   [`alerts`]. [`Store::import`] writes the change events.
+//! * Privacy requests and complaints (`privacy_requests`) and court-listing suppressions after an
+//!   accepted objection (`listing_suppressions`): see [`tickets`].
 
 pub mod accounts;
 pub mod alerts;
@@ -32,6 +34,7 @@ mod rows;
 pub mod scan;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tickets;
 mod utc;
 pub mod vault;
 
@@ -52,6 +55,9 @@ pub use privacy::{
     ProvisionRow, SchemaColumn, SearchHistoryRow, StaffRow, SubjectRow,
 };
 pub use rows::{ImportRun, Provenance};
+pub use tickets::{
+    CloseRequest, ListingAction, NewPrivacyRequest, PrivacyRequestRow, RequestKind, RequestStatus,
+};
 pub use vault::{KeyCursor, KeyVault, ShreddedKey, WrappedKeyRow};
 
 use anjia_domain::{ImportSummary, NewPosting, Posting, Rejection};

@@ -130,12 +130,26 @@ pub(crate) fn parse_id(raw: &str) -> Result<i64, AppError> {
 }
 
 pub(crate) async fn load_detail(state: &AppState, id: i64) -> Result<LotDetail, AppError> {
-    let p = state
+    let mut p = state
         .store
         .posting(id)
         .await?
         .ok_or_else(|| AppError::NotFound("no lot with the id given".into()))?;
-    let siblings = state.store.asset_postings(p.asset_id).await?;
+    let mut siblings = state.store.asset_postings(p.asset_id).await?;
+    // An accepted objection by a person named in the listing (PRV-37) withdraws or masks it.
+    match state.store.listing_suppression(p.asset_id).await? {
+        Some(anjia_store::ListingAction::Suppress) => {
+            return Err(AppError::Gone(
+                "this lot was withdrawn at the request of a person named in it (personal information protection)"
+                    .into(),
+            ));
+        }
+        Some(anjia_store::ListingAction::Mask) => {
+            crate::tickets::mask_posting(&mut p);
+            siblings.iter_mut().for_each(crate::tickets::mask_posting);
+        }
+        None => {}
+    }
     let now = (state.clock)();
     let mut detail = detail_of(&p, &siblings, now);
     let market = crate::valuation::market().await?;
@@ -158,6 +172,7 @@ pub(crate) async fn load_detail(state: &AppState, id: i64) -> Result<LotDetail, 
         (status = 200, description = "The lot", body = LotDetail),
         (status = 400, description = "The id is not a positive whole number", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such lot", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`gone`: withdrawn at the request of a person named in it (PRV-37)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn listing_detail(
@@ -236,6 +251,8 @@ pub async fn method_not_allowed() -> AppError {
         crate::accounts::minors::api_post,
         crate::privacy_api::search_history,
         crate::privacy_api::policy,
+        crate::tickets::web::post_privacy_request,
+        crate::tickets::web::list_own,
         crate::accounts::api::send_code,
         crate::accounts::api::sign_in,
         crate::accounts::api::sign_in_password,

@@ -19,6 +19,10 @@ pub enum AppError {
     /// The requested resource does not exist (404, type `not-found`).
     #[error("{0}")]
     NotFound(String),
+    /// The resource was withdrawn and will not come back (410, type `gone`): a lot suppressed
+    /// after an accepted objection by a person named in it (PRIVACY.md PRV-37).
+    #[error("{0}")]
+    Gone(String),
     /// The method is not allowed on this path; the site is read-only (405, type `method-not-allowed`).
     #[error("{0}")]
     MethodNotAllowed(String),
@@ -212,6 +216,7 @@ impl AppError {
                 "Invalid request parameter",
             ),
             AppError::NotFound(_) => (StatusCode::NOT_FOUND, "not-found", "Not found"),
+            AppError::Gone(_) => (StatusCode::GONE, "gone", "Gone"),
             AppError::MethodNotAllowed(_) => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",

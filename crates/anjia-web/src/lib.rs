@@ -16,6 +16,7 @@ pub mod privacy_api;
 pub mod privacy_pages;
 pub mod routes;
 pub mod subject;
+pub mod tickets;
 pub mod valuation;
 pub mod views;
 
@@ -149,6 +150,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/search-history", get(privacy_api::search_history))
         .route("/privacy/policy", get(privacy_api::policy))
+        .route(
+            "/privacy-requests",
+            post(tickets::web::post_privacy_request),
+        )
         .route("/openapi.json", get(api::openapi))
         .merge(routes::api_router(false))
         .fallback(api::not_found)
@@ -184,6 +189,11 @@ pub fn router(state: AppState) -> Router {
             "/privacy/consent/separate",
             post(privacy_pages::separate_consent_post),
         )
+        .route(
+            "/privacy/requests",
+            get(tickets::web::requests_get).post(tickets::web::requests_post),
+        )
+        .route("/privacy/requests/status", post(tickets::web::status_post))
         .route("/staff/roles", get(privacy_pages::staff_roles_page))
         .route("/static/site.css", get(pages::stylesheet))
         .merge(routes::page_router(false))

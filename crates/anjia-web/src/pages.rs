@@ -451,6 +451,10 @@ pub async fn lot_page(
     })?;
     let lot = load_detail(&state, id).await.map_err(|e| match e {
         AppError::NotFound(_) => AppError::NotFound("没有这个标的，它可能已被删除。".into()),
+        AppError::Gone(_) => AppError::Gone(
+            "应法院拍卖公告中被提及人员的请求，本标的信息已撤下（个人信息保护）。如有疑问，请通过 /privacy/requests 联系我们。"
+                .into(),
+        ),
         other => other,
     })?;
     let follow = crate::alerts::pages::lot_page_extras(&state, &current, id).await?;
@@ -470,6 +474,7 @@ pub fn render_error(p: Problem) -> Response {
         status: p.status,
         title: match status {
             StatusCode::NOT_FOUND => "页面不存在".to_string(),
+            StatusCode::GONE => "标的信息已撤下".to_string(),
             StatusCode::BAD_REQUEST => "请求参数有误".to_string(),
             StatusCode::METHOD_NOT_ALLOWED => "不支持的请求方式".to_string(),
             StatusCode::FORBIDDEN => "请求被拒绝".to_string(),

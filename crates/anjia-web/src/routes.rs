@@ -14,6 +14,7 @@
 use crate::AppState;
 use crate::accounts::{api as acc_api, minors, oauth, pages as acc, verification};
 use crate::alerts::{api as alerts_api, pages as alerts_pages};
+use crate::tickets::web as tickets;
 use axum::Router;
 use axum::handler::Handler;
 use axum::routing::MethodRouter;
@@ -200,6 +201,8 @@ fn table() -> Vec<Entry> {
         Entry::api("/api/v1/me/notification-settings")
             .get(alerts_api::get_settings)
             .put(alerts_api::put_settings),
+        // privacy requests and complaints (issue 5 item 6): the account's own tickets
+        Entry::api("/api/v1/me/privacy-requests").get(tickets::list_own),
         // ---- pages: the signed-in account (cookie) ----
         Entry::page("/account").get(acc::account_page),
         Entry::page("/account/sign-out-everywhere").post(acc::sign_out_everywhere_post),
@@ -261,6 +264,7 @@ fn table() -> Vec<Entry> {
         Entry::page("/account/notifications")
             .get(alerts_pages::settings_get)
             .post(alerts_pages::settings_post),
+        Entry::page("/account/privacy-requests").get(tickets::account_list_get),
     ]
 }
 

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod privacy;
+pub mod tickets;
 pub mod valuate;
 
 use anjia_domain::{ImportSummary, Posting};
@@ -200,12 +201,28 @@ impl std::ops::Deref for Imported {
 /// # Errors
 /// Storage or index errors.
 pub async fn sync_index(store: &Store, index: &SearchIndex, ids: &[i64]) -> anyhow::Result<()> {
+    // Objections accepted for a lot (PRV-37): a re-imported suppressed lot stays out of the
+    // index, a masked one stays masked.
+    let suppressions = store.listing_suppressions().await?;
     for chunk in ids.chunks(5_000) {
         let postings = store.postings_by_ids(chunk).await?;
+        let kept = anjia_web::tickets::apply_suppressions(postings, &suppressions);
+        let gone: Vec<i64> = chunk
+            .iter()
+            .copied()
+            .filter(|id| !kept.iter().any(|p| p.id == *id))
+            .collect();
         let index = index.clone();
-        tokio::task::spawn_blocking(move || index.upsert(&postings))
-            .await
-            .context("index task failed")??;
+        tokio::task::spawn_blocking(move || {
+            index.upsert(&kept)?;
+            if gone.is_empty() {
+                Ok(())
+            } else {
+                index.delete(&gone)
+            }
+        })
+        .await
+        .context("index task failed")??;
     }
     Ok(())
 }
@@ -252,6 +269,7 @@ pub async fn reindex(
     let store = store.clone();
     let index = index.clone();
     let handle = tokio::runtime::Handle::current();
+    let suppressions = store.listing_suppressions().await?;
     let n = tokio::task::spawn_blocking(move || -> anyhow::Result<u64> {
         let mut err: Option<anyhow::Error> = None;
         let pages = PostingPages {
@@ -262,6 +280,7 @@ pub async fn reindex(
             err: &mut err,
             done: false,
             pb: &pb,
+            suppressions: &suppressions,
         };
         let n = index.rebuild(pages)?;
         pb.finish_and_clear();
@@ -284,6 +303,8 @@ struct PostingPages<'a> {
     err: &'a mut Option<anyhow::Error>,
     done: bool,
     pb: &'a ProgressBar,
+    /// Assets withdrawn or masked after an objection (PRV-37).
+    suppressions: &'a std::collections::BTreeMap<i64, anjia_web::tickets::ListingAction>,
 }
 
 impl Iterator for PostingPages<'_> {
@@ -304,7 +325,9 @@ impl Iterator for PostingPages<'_> {
                 Ok(page) if page.is_empty() => self.done = true,
                 Ok(page) => {
                     self.after = page.last().map_or(self.after, |p| p.id);
-                    self.buf = page.into_iter();
+                    // Postings withdrawn after an objection are not indexed.
+                    let kept = anjia_web::tickets::apply_suppressions(page, self.suppressions);
+                    self.buf = kept.into_iter();
                 }
                 Err(e) => {
                     *self.err = Some(e.into());
@@ -350,7 +373,8 @@ pub async fn prepare_store(
             );
         }
     }
-    let stored = store.count_postings().await? as u64;
+    // Postings withdrawn after an objection (PRV-37) are stored but not indexed.
+    let stored = (store.count_postings().await? - store.count_suppressed_postings().await?) as u64;
     if index.num_docs() != stored {
         tracing::info!(
             stored,

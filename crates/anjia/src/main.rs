@@ -69,6 +69,12 @@ enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// Privacy requests and complaints (staff): list, read, answer or refuse, overdue check
+    /// (`serve` runs the check every hour).
+    Tickets {
+        #[command(subcommand)]
+        command: TicketsCommand,
+    },
     /// The development SMS gateway's outbox (the messages it would have sent).
     Sms {
         #[command(subcommand)]
@@ -126,6 +132,53 @@ enum RetentionCommand {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum TicketsCommand {
+    /// Open tickets, oldest due first (no request text).
+    List {
+        /// Only open tickets past their due date.
+        #[arg(long)]
+        overdue: bool,
+        /// Closed tickets too.
+        #[arg(long, conflicts_with = "overdue")]
+        all: bool,
+    },
+    /// One ticket with the requester's text (role customer_service, or moderator for objections).
+    Show {
+        /// Ticket id.
+        id: i64,
+        /// The staff member acting.
+        #[arg(long = "as")]
+        staff: String,
+        /// Show the contact number in full, for this purpose (audited).
+        #[arg(long)]
+        unmask_contact: Option<String>,
+    },
+    /// Answer a ticket, or refuse it with a reason; the text reaches the requester's message
+    /// centre. An accepted objection about a lot can withdraw (--suppress) or mask (--mask) it.
+    Answer {
+        /// Ticket id.
+        id: i64,
+        /// The staff member acting.
+        #[arg(long = "as")]
+        staff: String,
+        /// The answer.
+        #[arg(long, required_unless_present = "refuse", conflicts_with = "refuse")]
+        answer: Option<String>,
+        /// Refuse, with this reason.
+        #[arg(long)]
+        refuse: Option<String>,
+        /// Withdraw the lot's asset from pages, search and the API (objections; role moderator).
+        #[arg(long, conflicts_with_all = ["mask", "refuse"])]
+        suppress: bool,
+        /// Show the lot's asset masked (objections; role moderator).
+        #[arg(long, conflicts_with = "refuse")]
+        mask: bool,
+    },
+    /// Record and print an alert for every open ticket past due (each ticket once).
+    CheckOverdue,
 }
 
 #[derive(Subcommand)]
@@ -305,6 +358,8 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
                     }
                 })
             };
+            // The privacy-request overdue check every hour (PRV-28); ids and dates in the log.
+            let overdue = anjia::tickets::spawn_overdue_check(privacy.clone());
             let state = anjia_web::AppState::new(store, index, privacy)
                 .with_accounts(accounts)
                 .with_alerts(alerts)
@@ -315,6 +370,7 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
             .await;
             background.abort();
             retention.abort();
+            overdue.abort();
             served?;
         }
         Command::Migrate => {
@@ -520,6 +576,45 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
                 println!("HTML report written to {}", path.display());
             }
             return Ok(report.passed());
+        }
+        Command::Tickets { command } => {
+            let store = anjia::open_store(&cfg).await?;
+            let privacy = anjia::privacy::open_privacy(&cfg, &store, false).await?;
+            let out = match command {
+                TicketsCommand::List { overdue, all } => {
+                    anjia::tickets::list(&privacy, overdue, all).await?
+                }
+                TicketsCommand::Show {
+                    id,
+                    staff,
+                    unmask_contact,
+                } => anjia::tickets::show(&privacy, &staff, id, unmask_contact.as_deref()).await?,
+                TicketsCommand::Answer {
+                    id,
+                    staff,
+                    answer,
+                    refuse,
+                    suppress,
+                    mask,
+                } => {
+                    let outcome = match (&answer, &refuse) {
+                        (_, Some(r)) => anjia_web::tickets::Outcome::Refuse(r),
+                        (Some(a), None) => anjia_web::tickets::Outcome::Answer(a),
+                        (None, None) => anyhow::bail!("give --answer TEXT or --refuse REASON"),
+                    };
+                    let action = if suppress {
+                        Some(anjia_web::tickets::ListingAction::Suppress)
+                    } else if mask {
+                        Some(anjia_web::tickets::ListingAction::Mask)
+                    } else {
+                        None
+                    };
+                    let index = anjia::open_index(&cfg)?;
+                    anjia::tickets::answer(&privacy, &index, &staff, id, outcome, action).await?
+                }
+                TicketsCommand::CheckOverdue => anjia::tickets::check_overdue(&privacy).await?,
+            };
+            println!("{}", out.trim_end());
         }
         Command::Audit { command } => {
             let store = anjia::open_store(&cfg).await?;

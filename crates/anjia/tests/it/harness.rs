@@ -56,6 +56,8 @@ pub struct Harness {
     pub clock: TestClock,
     /// The provider configured as `login_wechat`.
     pub provider: TestProvider,
+    /// The search index the server uses.
+    pub index: SearchIndex,
     _guards: Vec<Box<dyn std::any::Any + Send>>,
 }
 
@@ -147,7 +149,7 @@ impl Harness {
                 ..Default::default()
             },
         );
-        let mut state = anjia_web::AppState::new(store.clone(), index, privacy.clone())
+        let mut state = anjia_web::AppState::new(store.clone(), index.clone(), privacy.clone())
             .with_oauth(oauth)
             .with_accounts(accounts);
         state.clock = clock_fn;
@@ -160,6 +162,7 @@ impl Harness {
             store,
             clock,
             provider,
+            index,
             _guards: vec![g1, g2, Box::new(dir)],
         })
     }

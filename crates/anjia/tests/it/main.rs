@@ -25,5 +25,6 @@ mod pages;
 mod privacy;
 mod raw_scan;
 mod retention;
+mod tickets;
 mod valuate;
 mod verification;
