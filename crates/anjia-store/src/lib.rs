@@ -21,6 +21,8 @@
 //! * Alert tables (saved searches, follows, browsing history, change events `lot_events`,
 //!   notifications, deliveries, messages, notification settings, the e-mail outbox): see
 //!   [`alerts`]. [`Store::import`] writes the change events.
+//! * Users' rights (account cancellation in one transaction, the cancelled-account leftover
+//!   check, the export's look-ups): see [`rights`].
 
 pub mod accounts;
 pub mod alerts;
@@ -28,6 +30,7 @@ mod error;
 pub mod keys;
 pub mod privacy;
 pub mod retention;
+pub mod rights;
 mod rows;
 #[cfg(feature = "testing")]
 pub mod testing;
