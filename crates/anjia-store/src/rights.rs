@@ -59,12 +59,15 @@ macro_rules! dispatch {
 
 /// One deletion of a cancellation: rows of `table` matching `predicate` go.
 ///
-/// `predicate` is SQL with `$1` = the account id and, when it names `$2`, `$2` = the account's
-/// phone-number keyed hash. Constants of this file, never built from input.
+/// `predicate` is SQL with one parameter, `$1`: the account id, or the account's phone-number
+/// keyed hash when [`CancellationDelete::by_phone`] is set. Constants of this file, never built
+/// from input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CancellationDelete {
-    /// The table, as the inventory names it.
+    /// The table, as the inventory names it (a table may appear twice: by phone and by account).
     pub table: &'static str,
+    /// `$1` is the number's keyed hash (`accounts.phone_index`), not the account id.
+    pub by_phone: bool,
     /// Which rows of the account go.
     pub predicate: &'static str,
     /// The same rows for **every** cancelled account (`$1`-free), for
@@ -75,8 +78,9 @@ pub struct CancellationDelete {
 
 /// The per-account deletions of a cancellation, in order (outbox copies before the deliveries
 /// they name, deliveries before notifications and messages).
-pub const CANCELLATION_DELETES: [CancellationDelete; 17] = [
+pub const CANCELLATION_DELETES: [CancellationDelete; 18] = [
     CancellationDelete {
+        by_phone: false,
         table: "email_outbox",
         predicate: "delivery_id IN (SELECT id FROM deliveries WHERE account_id = $1)",
         leftover: Some(
@@ -85,80 +89,100 @@ pub const CANCELLATION_DELETES: [CancellationDelete; 17] = [
         ),
     },
     CancellationDelete {
+        by_phone: true,
         table: "sms_outbox",
-        predicate: "phone_index = $2 OR delivery_id IN \
-                    (SELECT id FROM deliveries WHERE account_id = $1)",
+        predicate: "phone_index = $1",
+        leftover: None,
+    },
+    CancellationDelete {
+        by_phone: false,
+        table: "sms_outbox",
+        predicate: "delivery_id IN (SELECT id FROM deliveries WHERE account_id = $1)",
         leftover: Some(
             "delivery_id IN (SELECT id FROM deliveries WHERE account_id IN \
              (SELECT id FROM accounts WHERE status = 'cancelled'))",
         ),
     },
     CancellationDelete {
+        by_phone: true,
         table: "sms_codes",
-        predicate: "phone_index = $2",
+        predicate: "phone_index = $1",
         leftover: None,
     },
     CancellationDelete {
+        by_phone: false,
         table: "deliveries",
         predicate: "account_id = $1",
         leftover: Some("account_id IN (SELECT id FROM accounts WHERE status = 'cancelled')"),
     },
     CancellationDelete {
+        by_phone: false,
         table: "messages",
         predicate: "account_id = $1",
         leftover: Some("account_id IN (SELECT id FROM accounts WHERE status = 'cancelled')"),
     },
     CancellationDelete {
+        by_phone: false,
         table: "notifications",
         predicate: "account_id = $1",
         leftover: Some("account_id IN (SELECT id FROM accounts WHERE status = 'cancelled')"),
     },
     CancellationDelete {
+        by_phone: false,
         table: "saved_searches",
         predicate: "account_id = $1",
         leftover: Some("account_id IN (SELECT id FROM accounts WHERE status = 'cancelled')"),
     },
     CancellationDelete {
+        by_phone: false,
         table: "follows",
         predicate: "account_id = $1",
         leftover: Some("account_id IN (SELECT id FROM accounts WHERE status = 'cancelled')"),
     },
     CancellationDelete {
+        by_phone: false,
         table: "browsing_history",
         predicate: "account_id = $1",
         leftover: Some("account_id IN (SELECT id FROM accounts WHERE status = 'cancelled')"),
     },
     CancellationDelete {
+        by_phone: false,
         table: "notification_settings",
         predicate: "account_id = $1",
         leftover: Some("account_id IN (SELECT id FROM accounts WHERE status = 'cancelled')"),
     },
     CancellationDelete {
+        by_phone: false,
         table: "sessions",
         predicate: "account_id = $1",
         leftover: Some("account_id IN (SELECT id FROM accounts WHERE status = 'cancelled')"),
     },
     CancellationDelete {
+        by_phone: false,
         table: "oauth_states",
         predicate: "account_id = $1",
         leftover: Some("account_id IN (SELECT id FROM accounts WHERE status = 'cancelled')"),
     },
     CancellationDelete {
+        by_phone: false,
         table: "oauth_links",
         predicate: "account_id = $1",
         leftover: Some("account_id IN (SELECT id FROM accounts WHERE status = 'cancelled')"),
     },
     CancellationDelete {
+        by_phone: false,
         table: "identity_verifications",
         predicate: "account_id = $1",
         leftover: Some("account_id IN (SELECT id FROM accounts WHERE status = 'cancelled')"),
     },
     CancellationDelete {
+        by_phone: false,
         table: "guardian_consents",
         predicate: "account_id = $1",
         leftover: Some("account_id IN (SELECT id FROM accounts WHERE status = 'cancelled')"),
     },
     CancellationDelete {
+        by_phone: false,
         table: "search_history",
         predicate: "subject_id = $1",
         leftover: Some("subject_id IN (SELECT id FROM accounts WHERE status = 'cancelled')"),
@@ -166,6 +190,7 @@ pub const CANCELLATION_DELETES: [CancellationDelete; 17] = [
     // Last: the tombstone's personal columns (an UPDATE, see `cancel_account`); listed so that
     // the leftover check covers it.
     CancellationDelete {
+        by_phone: false,
         table: "accounts",
         predicate: "id = $1",
         leftover: Some(
@@ -182,8 +207,8 @@ pub struct CancelledAccount {
     /// The avatar file name the account had (under `<files_dir>/avatars/`): the caller deletes
     /// the file after the commit.
     pub avatar_file: Option<String>,
-    /// Rows deleted per table ([`CANCELLATION_DELETES`] order; `accounts` counts the tombstone
-    /// update, 1).
+    /// Rows deleted per table (each once, [`CANCELLATION_DELETES`] order; `accounts` counts the
+    /// tombstone update, 1).
     pub deleted: Vec<(&'static str, u64)>,
 }
 
@@ -266,12 +291,12 @@ mod tests {
     #[test]
     fn leftover_predicates_name_no_parameter() {
         for d in CANCELLATION_DELETES {
-            assert!(d.predicate.contains("$1") || d.predicate.contains("$2"));
+            assert!(d.predicate.contains("$1") && !d.predicate.contains("$2"));
             if let Some(l) = d.leftover {
                 assert!(!l.contains('$'), "{}", d.table);
             }
         }
         // The tombstone update runs last.
-        assert_eq!(CANCELLATION_DELETES[16].table, "accounts");
+        assert_eq!(CANCELLATION_DELETES[17].table, "accounts");
     }
 }

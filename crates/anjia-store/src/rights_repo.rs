@@ -27,7 +27,7 @@ pub(crate) async fn cancel_account(
     let Some((phone_index, avatar_file)) = row else {
         return Ok(None);
     };
-    let mut deleted = Vec::with_capacity(CANCELLATION_DELETES.len());
+    let mut deleted: Vec<(&'static str, u64)> = Vec::with_capacity(CANCELLATION_DELETES.len());
     for d in CANCELLATION_DELETES {
         let n = if d.table == "accounts" {
             sqlx::query(
@@ -43,28 +43,27 @@ pub(crate) async fn cancel_account(
             .map_err(|e| StoreError::db(op, e))?
             .rows_affected()
         } else {
+            let key = if d.by_phone {
+                // An active account always has one (the schema requires it).
+                let Some(idx) = phone_index.as_deref() else {
+                    continue;
+                };
+                idx
+            } else {
+                account_id
+            };
             let sql = format!("DELETE FROM {} WHERE {}", d.table, d.predicate);
-            let uses_1 = d.predicate.contains("$1");
-            let uses_2 = d.predicate.contains("$2");
-            if uses_2 && phone_index.is_none() {
-                // Only by the number's hash, and there is none (cannot happen for an active
-                // account: the schema requires it).
-                deleted.push((d.table, 0));
-                continue;
-            }
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            if uses_1 {
-                q = q.bind(account_id);
-            }
-            if uses_2 {
-                q = q.bind(phone_index.as_deref());
-            }
-            q.execute(&mut *tx)
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(key)
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| StoreError::db(op, e))?
                 .rows_affected()
         };
-        deleted.push((d.table, n));
+        match deleted.iter_mut().find(|(t, _)| *t == d.table) {
+            Some((_, total)) => *total += n,
+            None => deleted.push((d.table, n)),
+        }
     }
     tx.commit().await.map_err(|e| StoreError::db(op, e))?;
     Ok(Some(CancelledAccount {
