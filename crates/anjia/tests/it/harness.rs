@@ -56,6 +56,8 @@ pub struct Harness {
     pub clock: TestClock,
     /// The provider configured as `login_wechat`.
     pub provider: TestProvider,
+    /// The accounts service's `files_dir` (avatars under `avatars/`).
+    pub files_dir: std::path::PathBuf,
     _guards: Vec<Box<dyn std::any::Any + Send>>,
 }
 
@@ -160,6 +162,7 @@ impl Harness {
             store,
             clock,
             provider,
+            files_dir: dir.path().join("files"),
             _guards: vec![g1, g2, Box::new(dir)],
         })
     }

@@ -24,5 +24,6 @@ mod pages;
 mod privacy;
 mod raw_scan;
 mod retention;
+mod rights;
 mod valuate;
 mod verification;
