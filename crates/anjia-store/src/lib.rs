@@ -23,6 +23,8 @@
 //!   [`alerts`]. [`Store::import`] writes the change events.
 //! * Privacy requests and complaints (`privacy_requests`) and court-listing suppressions after an
 //!   accepted objection (`listing_suppressions`): see [`tickets`].
+//! * Users' rights (account cancellation in one transaction, the cancelled-account leftover
+//!   check, the export's look-ups): see [`rights`].
 
 pub mod accounts;
 pub mod alerts;
@@ -30,6 +32,7 @@ mod error;
 pub mod keys;
 pub mod privacy;
 pub mod retention;
+pub mod rights;
 mod rows;
 pub mod scan;
 #[cfg(feature = "testing")]

@@ -12,7 +12,7 @@
 //! 401 (API) or a redirect to the sign-in page (pages).
 
 use crate::AppState;
-use crate::accounts::{api as acc_api, minors, oauth, pages as acc, verification};
+use crate::accounts::{api as acc_api, cancel, export, minors, oauth, pages as acc, verification};
 use crate::alerts::{api as alerts_api, pages as alerts_pages};
 use crate::tickets::web as tickets;
 use axum::Router;
@@ -175,6 +175,9 @@ fn table() -> Vec<Entry> {
             .get(minors::api_get)
             .post(minors::api_post),
         Entry::api("/api/v1/me/guardian/code").post(minors::api_code),
+        // users' rights (issue 5): cancellation, access and copy
+        Entry::api("/api/v1/me/cancellation").post(cancel::api_cancel),
+        Entry::api("/api/v1/me/export").get(export::api_export),
         // alerts (issue 7): saved searches, message centre, follows, history, settings
         Entry::api("/api/v1/me/saved-searches")
             .get(alerts_api::list_saved_searches)
@@ -238,6 +241,13 @@ fn table() -> Vec<Entry> {
             .get(minors::guardian_page_get)
             .post(minors::guardian_post),
         Entry::page("/account/guardian/code").post(minors::guardian_code_post),
+        // users' rights (issue 5)
+        Entry::page("/account/cancel")
+            .get(cancel::cancel_page_get)
+            .post(cancel::cancel_post),
+        Entry::page("/account/export")
+            .get(export::export_page_get)
+            .post(export::export_post),
         // alerts (issue 7)
         Entry::page("/account/searches")
             .get(alerts_pages::searches_get)

@@ -59,6 +59,15 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Re-import a user's data export (`anjia-export.zip` from /account/export; PRV-24): creates
+    /// the account for its phone number with nickname, avatar, saved searches, follows (of lots
+    /// stored here) and notification settings. Consents are not imported: the user accepts the
+    /// policy again at the first sign-in.
+    ImportAccount {
+        /// The export zip.
+        #[arg(long)]
+        file: PathBuf,
+    },
     /// Key-encryption keys: rotate (re-wrapping every data key) and retire old versions.
     Keys {
         #[command(subcommand)]
@@ -633,6 +642,23 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
                     }
                 }
             }
+        }
+        Command::ImportAccount { file } => {
+            let bytes = std::fs::read(&file)
+                .map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+            let store = anjia::open_store(&cfg).await?;
+            let privacy = anjia::privacy::open_privacy(&cfg, &store, true).await?;
+            let accounts = anjia::accounts_for(&cfg, &privacy);
+            let r = anjia_web::accounts::export::import_account(&accounts, &bytes).await?;
+            println!(
+                "imported account {}: {} saved searches, {} follows ({} of lots not stored here skipped), avatar {}, notification settings {}; consents are not imported: the user accepts the policy at the first sign-in",
+                r.account_id,
+                r.saved_searches,
+                r.follows,
+                r.follows_skipped,
+                if r.avatar { "restored" } else { "none" },
+                if r.settings { "restored" } else { "default" },
+            );
         }
         Command::Keys { command } => {
             let store = anjia::open_store(&cfg).await?;

@@ -24,6 +24,8 @@
 
 pub mod api;
 pub mod auth;
+pub mod cancel;
+pub mod export;
 pub mod minors;
 pub mod oauth;
 pub mod pages;

@@ -891,7 +891,17 @@ async fn step_up_target(
     error: Option<String>,
     status: StatusCode,
 ) -> Result<Response, PageError> {
-    if next == "verification" {
+    if next == "cancel" {
+        let mut p = super::cancel::cancel_page(state, who).await?;
+        p.message = message;
+        p.error = error;
+        page(&p, status)
+    } else if next == "export" {
+        let mut p = super::export::export_page(state, who).await?;
+        p.message = message;
+        p.error = error;
+        page(&p, status)
+    } else if next == "verification" {
         let mut p = crate::accounts::verification::verification_page(state, who).await?;
         p.message = message;
         p.error = error;
@@ -913,6 +923,8 @@ fn next_of(f: &HashMap<String, Zeroizing<String>>) -> &'static str {
     match field(f, "next") {
         Some("phone") => "phone",
         Some("verification") => "verification",
+        Some("cancel") => "cancel",
+        Some("export") => "export",
         _ => "password",
     }
 }

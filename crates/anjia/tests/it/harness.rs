@@ -58,6 +58,8 @@ pub struct Harness {
     pub provider: TestProvider,
     /// The search index the server uses.
     pub index: SearchIndex,
+    /// The accounts service's `files_dir` (avatars under `avatars/`).
+    pub files_dir: std::path::PathBuf,
     _guards: Vec<Box<dyn std::any::Any + Send>>,
 }
 
@@ -163,6 +165,7 @@ impl Harness {
             clock,
             provider,
             index,
+            files_dir: dir.path().join("files"),
             _guards: vec![g1, g2, Box::new(dir)],
         })
     }

@@ -26,5 +26,6 @@ mod privacy;
 mod raw_scan;
 mod retention;
 mod tickets;
+mod rights;
 mod valuate;
 mod verification;
