@@ -8,6 +8,7 @@ pub mod alerts;
 pub mod api;
 pub mod error;
 pub mod nearby;
+pub mod notices;
 pub mod pages;
 pub mod params;
 pub mod privacy;
@@ -148,6 +149,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/search-history", get(privacy_api::search_history))
         .route("/privacy/policy", get(privacy_api::policy))
+        .route("/privacy/policy/changes", get(notices::policy_changes_api))
         .route("/openapi.json", get(api::openapi))
         .merge(routes::api_router(false))
         .fallback(api::not_found)
@@ -184,6 +186,8 @@ pub fn router(state: AppState) -> Router {
             post(privacy_pages::separate_consent_post),
         )
         .route("/staff/roles", get(privacy_pages::staff_roles_page))
+        .route("/privacy/policy/changes", get(notices::policy_changes_page))
+        .route("/notices/{id}", get(notices::notice_page))
         .route("/static/site.css", get(pages::stylesheet))
         .merge(routes::page_router(false))
         .fallback(pages::not_found_page)
