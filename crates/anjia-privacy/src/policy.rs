@@ -48,10 +48,16 @@ use crate::consent::Purpose;
 pub const MIN_NOTICE_DAYS: i64 = 7;
 
 /// The bundled version files (name, text), compiled in.
-const BUNDLED: &[(&str, &str)] = &[(
-    "v1.toml",
-    include_str!("../../../data/privacy/policy/v1.toml"),
-)];
+const BUNDLED: &[(&str, &str)] = &[
+    (
+        "v1.toml",
+        include_str!("../../../data/privacy/policy/v1.toml"),
+    ),
+    (
+        "v2.toml",
+        include_str!("../../../data/privacy/policy/v2.toml"),
+    ),
+];
 
 /// Errors loading or validating policy versions. Each names the version (or file) and the problem.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -175,6 +181,27 @@ pub enum PolicyError {
     /// No version at all.
     #[error("no policy versions found")]
     Empty,
+    /// Publishing now would give users less than [`MIN_NOTICE_DAYS`] days' notice: the
+    /// effective date must be at least that long after the moment of publication (PRV-09).
+    #[error(
+        "policy {version}: takes effect at {effective_at}, less than {MIN_NOTICE_DAYS} days after \
+         publication at {published}; choose an effective_at on or after {earliest}"
+    )]
+    PublishedTooLate {
+        /// Version id.
+        version: String,
+        /// The version's effective date (RFC 3339, UTC).
+        effective_at: String,
+        /// When it is being published (RFC 3339, UTC).
+        published: String,
+        /// The earliest effective date allowed (RFC 3339, UTC).
+        earliest: String,
+    },
+    /// Publishing a version whose id is already known with another text.
+    #[error(
+        "policy {0} is already published with another text; give the new text a new version id"
+    )]
+    VersionTaken(String),
 }
 
 /// One clause: stable id, heading, text (zh-CN).
@@ -391,6 +418,27 @@ impl PolicyVersion {
     }
 }
 
+/// Checks that publishing `v` at `now` still gives every user at least [`MIN_NOTICE_DAYS`] days'
+/// notice: `v.effective_at() - max(now, v.published_at()) ≥ MIN_NOTICE_DAYS` days (PRV-09;
+/// PIPL Art. 14 ¶2, 17; GB/T 35273-2020 §11.1). The file's own dates were checked when it was
+/// parsed; this catches a file published late.
+///
+/// # Errors
+/// [`PolicyError::PublishedTooLate`] naming the earliest effective date allowed.
+pub fn check_publication(v: &PolicyVersion, now: OffsetDateTime) -> Result<(), PolicyError> {
+    let published = now.max(v.published_at);
+    let earliest = published + Duration::days(MIN_NOTICE_DAYS);
+    if v.effective_at < earliest {
+        return Err(PolicyError::PublishedTooLate {
+            version: v.version.clone(),
+            effective_at: utc_rfc3339(v.effective_at),
+            published: utc_rfc3339(published),
+            earliest: utc_rfc3339(earliest),
+        });
+    }
+    Ok(())
+}
+
 /// What changed between two versions (ids in the order they appear).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct PolicyDiff {
@@ -536,6 +584,24 @@ impl PolicyDocument {
         &self.versions[last]
     }
 
+    /// This document with `v` added (the history rules of [`PolicyDocument::from_versions`]
+    /// apply: a version id must be new and effective dates must increase in version-id order).
+    ///
+    /// # Errors
+    /// [`PolicyError::DuplicateVersion`], [`PolicyError::EffectiveOrder`].
+    pub fn with_version(&self, v: PolicyVersion) -> Result<PolicyDocument, PolicyError> {
+        let mut versions = self.versions.clone();
+        versions.push(v);
+        PolicyDocument::from_versions(versions)
+    }
+
+    /// The version to compare with `v` when showing what changed: the one just before it in
+    /// version order (`None` for the first version).
+    pub fn previous(&self, v: &PolicyVersion) -> Option<&PolicyVersion> {
+        let i = self.versions.iter().position(|x| x.version == v.version)?;
+        i.checked_sub(1).map(|j| &self.versions[j])
+    }
+
     /// The version with id `version`.
     pub fn version(&self, version: &str) -> Option<&PolicyVersion> {
         self.versions.iter().find(|v| v.version == version)
@@ -580,8 +646,8 @@ text = "可随时注销。"
     #[test]
     fn bundled_is_valid_and_covers_the_promises() {
         let d = PolicyDocument::bundled().unwrap();
-        let v = d.latest();
-        assert_eq!(v.version(), "2026-12-01");
+        assert_eq!(d.latest().version(), "2026-12-15");
+        let v = d.version("2026-12-01").unwrap();
         assert_eq!(v.sha256().len(), 64);
         for id in [
             "collect.phone",
@@ -638,6 +704,66 @@ text = "可随时注销。"
         assert_eq!(d.upcoming(datetime!(2026-11-25 0:00 UTC)).len(), 1);
         assert!(v.declares(&Purpose::RealNameVerification));
         assert!(!v.declares(&Purpose::PublicDisclosure));
+        // The second version: announced 2026-12-05, in effect 2026-12-15 (Asia/Shanghai); every
+        // clause of the first is still there; e-mail is declared.
+        let v2 = d.latest();
+        assert!(d.upcoming(datetime!(2026-12-01 0:00 UTC)).is_empty());
+        assert_eq!(
+            d.upcoming(datetime!(2026-12-05 0:00 UTC))[0].version(),
+            "2026-12-15"
+        );
+        assert_eq!(
+            d.current(datetime!(2026-12-14 15:59 UTC))
+                .unwrap()
+                .version(),
+            "2026-12-01"
+        );
+        assert_eq!(
+            d.current(datetime!(2026-12-14 16:00 UTC))
+                .unwrap()
+                .version(),
+            "2026-12-15"
+        );
+        assert!(v2.effective_at() - v2.published_at() >= Duration::days(MIN_NOTICE_DAYS));
+        let df = diff(v, v2);
+        assert_eq!(df.added, vec!["collect.email".to_string()]);
+        assert!(df.removed.is_empty());
+        for id in [
+            "collect.messages",
+            "share.recipients",
+            "changes.notice",
+            "security.incident",
+        ] {
+            assert!(df.changed.contains(&id.to_string()), "{id} changed");
+        }
+        assert!(
+            v2.clause("share.recipients")
+                .unwrap()
+                .text
+                .contains("邮件服务商")
+        );
+        assert_eq!(d.previous(v2).unwrap().version(), "2026-12-01");
+        assert!(d.previous(v).is_none());
+    }
+
+    #[test]
+    fn publication_needs_seven_days_from_now() {
+        let v = PolicyVersion::from_toml("a", MINI).unwrap();
+        // Published on its own date: 12 days' notice.
+        assert_eq!(
+            check_publication(&v, datetime!(2027-05-19 0:00 UTC)),
+            Ok(())
+        );
+        // Exactly 7 days before effect is enough; a second later is not.
+        assert_eq!(
+            check_publication(&v, datetime!(2027-05-24 16:00 UTC)),
+            Ok(())
+        );
+        let e = check_publication(&v, datetime!(2027-05-24 16:00:01 UTC)).unwrap_err();
+        assert!(matches!(e, PolicyError::PublishedTooLate { .. }));
+        let msg = e.to_string();
+        assert!(msg.contains("2027-05-31T16:00:01Z"), "{msg}");
+        assert!(msg.contains("less than 7 days"), "{msg}");
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub mod accounts;
 pub mod alerts;
 mod error;
 pub mod keys;
+pub mod policy_breach;
 pub mod privacy;
 pub mod retention;
 pub mod rights;

@@ -9,6 +9,7 @@ pub mod api;
 pub mod compliance;
 pub mod error;
 pub mod nearby;
+pub mod notices;
 pub mod pages;
 pub mod params;
 pub mod privacy;
@@ -154,6 +155,7 @@ pub fn router(state: AppState) -> Router {
             "/privacy-requests",
             post(tickets::web::post_privacy_request),
         )
+        .route("/privacy/policy/changes", get(notices::policy_changes_api))
         .route("/openapi.json", get(api::openapi))
         .merge(routes::api_router(false))
         .fallback(api::not_found)
@@ -195,6 +197,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/privacy/requests/status", post(tickets::web::status_post))
         .route("/staff/roles", get(privacy_pages::staff_roles_page))
+        .route("/privacy/policy/changes", get(notices::policy_changes_page))
+        .route("/notices/{id}", get(notices::notice_page))
         .route("/static/site.css", get(pages::stylesheet))
         .merge(routes::page_router(false))
         .fallback(pages::not_found_page)

@@ -253,7 +253,9 @@ struct Inner {
     store: Store,
     vault: KeyVault,
     keys: RwLock<Arc<KeyRing>>,
-    policy: PolicyDocument,
+    /// The bundled versions plus those published at run time (`policy_sources`); swapped when a
+    /// version is published ([`Privacy::reload_policy`]).
+    policy: RwLock<Arc<PolicyDocument>>,
     registry: ThirdPartyRegistry,
     clock: Clock,
     audit: tokio::sync::Mutex<AuditWriter>,
@@ -478,6 +480,25 @@ pub async fn audit_prune_due(
     Ok(None)
 }
 
+/// The bundled policy versions plus those published at run time and stored in `policy_sources`
+/// (a stored version with the id of a bundled one is ignored: the bundled text wins).
+///
+/// # Errors
+/// Storage errors; a stored text that does not validate, or that breaks the history (an effective
+/// date out of order) — [`PrivacyError::Bundled`] naming the version.
+pub async fn policy_with_stored(store: &Store) -> Result<PolicyDocument, PrivacyError> {
+    let mut doc = PolicyDocument::bundled()?;
+    for src in store.policy_sources().await? {
+        if doc.version(&src.version).is_some() {
+            continue;
+        }
+        let v =
+            PolicyVersion::from_toml(&format!("stored version {}", src.version), &src.source_toml)?;
+        doc = doc.with_version(v)?;
+    }
+    Ok(doc)
+}
+
 impl Privacy {
     /// Opens the service: loads the bundled policy and registry, publishes the bundled policy
     /// versions to `policy_versions` (upsert; a new or changed version is audited as
@@ -491,7 +512,7 @@ impl Privacy {
         keys: KeyRing,
         clock: Clock,
     ) -> Result<Privacy, PrivacyError> {
-        let policy = PolicyDocument::bundled()?;
+        let policy = policy_with_stored(&store).await?;
         let registry = ThirdPartyRegistry::bundled()?;
         let checkpointer = Checkpointer::new(keys.audit_signing_key(), CHECKPOINT_EVERY);
         let p = Privacy {
@@ -499,7 +520,7 @@ impl Privacy {
                 store,
                 vault,
                 keys: RwLock::new(Arc::new(keys)),
-                policy,
+                policy: RwLock::new(Arc::new(policy)),
                 registry,
                 clock,
                 audit: tokio::sync::Mutex::new(AuditWriter {
@@ -537,9 +558,37 @@ impl Privacy {
         }
     }
 
-    /// The bundled policy document (every version).
-    pub fn policy(&self) -> &PolicyDocument {
-        &self.inner.policy
+    /// The policy document (every version: the bundled ones and those published with
+    /// `anjia policy publish`). A snapshot: publishing a version swaps in a new one.
+    pub fn policy(&self) -> Arc<PolicyDocument> {
+        match self.inner.policy.read() {
+            Ok(p) => p.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the policy document (after a version was published or found in storage).
+    pub(crate) fn set_policy(&self, doc: PolicyDocument) {
+        let mut p = match self.inner.policy.write() {
+            Ok(p) => p,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *p = Arc::new(doc);
+    }
+
+    /// Re-reads the versions published at run time (by this or another process, e.g. `anjia
+    /// policy publish` beside a serving `anjia serve`) and swaps the document when it changed.
+    /// Returns whether it changed.
+    ///
+    /// # Errors
+    /// Storage errors; a stored version that no longer validates ([`PrivacyError::Bundled`]).
+    pub async fn reload_policy(&self) -> Result<bool, PrivacyError> {
+        let doc = policy_with_stored(&self.inner.store).await?;
+        if *self.policy() == doc {
+            return Ok(false);
+        }
+        self.set_policy(doc);
+        Ok(true)
     }
 
     /// The third-party registry.
@@ -549,12 +598,14 @@ impl Privacy {
 
     /// The policy version to show and accept now: the one in effect, or — before the first
     /// version takes effect (a new installation during its notice period) — the first one.
-    pub fn current_policy(&self) -> &PolicyVersion {
-        let doc = &self.inner.policy;
-        doc.current(self.now()).unwrap_or_else(|| &doc.history()[0])
+    pub fn current_policy(&self) -> PolicyVersion {
+        let doc = self.policy();
+        doc.current(self.now())
+            .unwrap_or_else(|| &doc.history()[0])
+            .clone()
     }
 
-    async fn publish_policy(&self) -> Result<(), PrivacyError> {
+    pub(crate) async fn publish_policy(&self) -> Result<(), PrivacyError> {
         let stored: BTreeMap<String, String> = self
             .inner
             .store
@@ -563,7 +614,7 @@ impl Privacy {
             .into_iter()
             .map(|r| (r.version, r.text_sha256))
             .collect();
-        for v in self.inner.policy.history() {
+        for v in self.policy().history() {
             if stored.get(v.version()).map(String::as_str) == Some(v.sha256()) {
                 continue;
             }
@@ -1014,7 +1065,7 @@ impl Privacy {
             return Ok(ConsentState::default());
         };
         let events = self.consent_events(subject).await?;
-        Ok(ConsentState::fold_with(&events, &self.inner.policy))
+        Ok(ConsentState::fold_with(&events, &self.policy()))
     }
 
     /// The subject's consent records as shown to them.
@@ -1118,7 +1169,7 @@ impl Privacy {
         surface: Surface,
         now: OffsetDateTime,
     ) -> Result<Vec<ConsentEvent>, PrivacyError> {
-        let version = self.current_policy();
+        let version = &self.current_policy();
         let mut events = Vec::new();
         if let Some(ticked) = &change.accept {
             events.extend(GeneralAcceptance::new(version, ticked, surface, now)?.events(sref));
@@ -1252,7 +1303,7 @@ impl Privacy {
     ) -> Result<ConsentState, PrivacyError> {
         let pseudonym = self.pseudonym(subject).await?;
         let sref = SubjectRef::parse(pseudonym.as_str())?;
-        let event = consent.event(&sref, self.current_policy())?;
+        let event = consent.event(&sref, &self.current_policy())?;
         self.append_events(&pseudonym, &[event]).await?;
         self.consent_state(Some(subject)).await
     }

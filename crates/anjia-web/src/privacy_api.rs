@@ -291,7 +291,7 @@ pub(crate) fn parse_purposes(ids: &[String]) -> Result<Vec<Purpose>, AppError> {
 pub(crate) fn needs_consent(privacy: &Privacy, state: &ConsentState) -> Vec<Purpose> {
     let current = privacy.current_policy();
     let now = privacy.now().max(current.effective_at());
-    state.needs_consent(privacy.policy(), now)
+    state.needs_consent(&privacy.policy(), now)
 }
 
 async fn consents_response(
@@ -406,19 +406,19 @@ pub async fn post_consents(
     let mut issued = None;
     if subject.is_none() {
         if !accepting {
-            return Err(consent_required(current));
+            return Err(consent_required(&current));
         }
         let id = privacy.new_subject(SubjectKind::Visitor).await?;
         issued = Some(id.clone());
         subject = Some(id);
     }
     let Some(id) = subject else {
-        return Err(consent_required(current));
+        return Err(consent_required(&current));
     };
     if !accepting && !change.grant.is_empty() {
         let cs = privacy.consent_state(Some(&id)).await?;
         if cs.accepted_version().is_none() {
-            return Err(consent_required(current));
+            return Err(consent_required(&current));
         }
     }
     let granting: Vec<Purpose> = change
@@ -455,7 +455,7 @@ pub async fn search_history(
     subject: Subject,
 ) -> Result<Json<SearchHistoryResponse>, AppError> {
     let Some(id) = subject.0 else {
-        return Err(consent_required(state.privacy.current_policy()));
+        return Err(consent_required(&state.privacy.current_policy()));
     };
     let items = match state.privacy.search_history(&id).await {
         Ok(v) => v,
@@ -512,7 +512,7 @@ pub(crate) fn policy_response(privacy: &Privacy, v: &PolicyVersion) -> PolicyRes
 pub async fn policy(State(state): State<AppState>) -> Json<PolicyResponse> {
     Json(policy_response(
         &state.privacy,
-        state.privacy.current_policy(),
+        &state.privacy.current_policy(),
     ))
 }
 
@@ -701,7 +701,7 @@ pub(crate) async fn grant_separate_consent(
     };
     let cs = privacy.consent_state(Some(subject)).await?;
     if cs.accepted_version().is_none() {
-        return Err(consent_required(privacy.current_policy()));
+        return Err(consent_required(&privacy.current_policy()));
     }
     crate::accounts::minors::check_separate_grant(state, subject, &sensitive).await?;
     let act = ExplicitAct::from_confirmation(&sensitive, confirmation, surface, privacy.now())
@@ -735,7 +735,7 @@ pub async fn post_separate_consent(
     })?;
     let req = parse_separate_body(&headers, &body).map_err(AppError::BadBody)?;
     let Some(id) = known_subject(&state.privacy, subject).await? else {
-        return Err(consent_required(state.privacy.current_policy()));
+        return Err(consent_required(&state.privacy.current_policy()));
     };
     grant_separate_consent(&state, &id, &req.purpose, &req.confirmation, Surface::Api).await?;
     Ok(Json(consents_response(&state, Some(&id), None).await?))

@@ -190,7 +190,7 @@ fn build_policy_page(state: &AppState, v: &PolicyVersion) -> PolicyPage {
 
 /// `GET /privacy`: the policy in force, with clause anchors and the version history.
 pub async fn policy_page(State(state): State<AppState>) -> PolicyPage {
-    build_policy_page(&state, state.privacy.current_policy())
+    build_policy_page(&state, &state.privacy.current_policy())
 }
 
 /// `GET /privacy/versions/{version}`: one version of the policy.
@@ -198,9 +198,8 @@ pub async fn policy_version_page(
     State(state): State<AppState>,
     Path(version): Path<String>,
 ) -> Result<PolicyPage, PageError> {
-    let v = state
-        .privacy
-        .policy()
+    let doc = state.privacy.policy();
+    let v = doc
         .version(&version)
         .ok_or_else(|| AppError::NotFound("没有这个版本的隐私政策。".into()))?;
     Ok(build_policy_page(&state, v))

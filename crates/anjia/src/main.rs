@@ -84,6 +84,17 @@ enum Command {
         #[command(subcommand)]
         command: TicketsCommand,
     },
+    /// Privacy-policy versions: publish a new one (users are told at once, at least 7 days
+    /// before it takes effect), tell users of announced versions now, show the notice status.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
+    /// Personal-information breach response (PIPL Art. 57): record an incident, send its notices.
+    Breach {
+        #[command(subcommand)]
+        command: BreachCommand,
+    },
     /// The development SMS gateway's outbox (the messages it would have sent).
     Sms {
         #[command(subcommand)]
@@ -130,6 +141,49 @@ enum Command {
         /// Output file.
         #[arg(long)]
         output: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Publish a version file (format: crates/anjia-privacy/src/policy.rs). Refused when it would
+    /// take effect less than 7 days from now; publishing the same file twice changes nothing.
+    Publish {
+        /// The version file (TOML).
+        #[arg(long)]
+        file: PathBuf,
+        /// The admin publishing it (staff username).
+        #[arg(long = "as")]
+        staff: String,
+    },
+    /// Tell every account not yet told of an announced version (`serve` does this every minute).
+    Notify,
+    /// Per version after the first: notices sent, and accounts not told 7 days before effect;
+    /// exit 1 when a notice period was not respected.
+    Report,
+}
+
+#[derive(Subcommand)]
+enum BreachCommand {
+    /// Record an incident from a TOML file with the keys title, what_happened, started_at,
+    /// ended_at (RFC 3339 strings), categories (inventory categories), cause, possible_harm,
+    /// remedies, user_actions, contact and optionally public_notice = true. Prints its id.
+    Record {
+        /// The incident file.
+        #[arg(long)]
+        file: PathBuf,
+        /// The admin recording it (staff username).
+        #[arg(long = "as")]
+        staff: String,
+    },
+    /// Compute the affected accounts and send the notices (message centre; SMS/e-mail where
+    /// consented); a public notice at /notices/ID when visitors are affected or it was asked for.
+    Notify {
+        /// The incident id.
+        id: i64,
+        /// The admin sending them (staff username).
+        #[arg(long = "as")]
+        staff: String,
     },
 }
 
@@ -369,6 +423,12 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
             };
             // The privacy-request overdue check every hour (PRV-28); ids and dates in the log.
             let overdue = anjia::tickets::spawn_overdue_check(privacy.clone());
+            // Policy-change notices every minute (PRV-09): accounts created during a notice
+            // period are told too, and versions published by `anjia policy publish` are loaded.
+            let notices = anjia_web::notices::spawn_policy_notices(
+                privacy.clone(),
+                std::time::Duration::from_secs(60),
+            );
             let state = anjia_web::AppState::new(store, index, privacy)
                 .with_accounts(accounts)
                 .with_alerts(alerts)
@@ -380,6 +440,7 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
             background.abort();
             retention.abort();
             overdue.abort();
+            notices.abort();
             served?;
         }
         Command::Migrate => {
@@ -676,6 +737,83 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
                     println!(
                         "KEK version {version} removed from {}",
                         cfg.keys_file.display()
+                    );
+                }
+            }
+        }
+        Command::Policy { command } => {
+            let store = anjia::open_store(&cfg).await?;
+            let privacy = anjia::privacy::open_privacy(&cfg, &store, false).await?;
+            match command {
+                PolicyCommand::Publish { file, staff } => {
+                    let text = std::fs::read_to_string(&file)
+                        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+                    let o = privacy.publish_policy_version(&text, Some(&staff)).await?;
+                    println!(
+                        "policy {} (sha256 {}) {}; takes effect {} (Asia/Shanghai); {} accounts told now",
+                        o.version,
+                        o.sha256,
+                        if o.newly_published {
+                            "published"
+                        } else {
+                            "was already published"
+                        },
+                        anjia_domain::china_time::format_shanghai(o.effective_at),
+                        o.notified
+                    );
+                }
+                PolicyCommand::Notify => {
+                    let n = privacy.notify_policy_changes().await?;
+                    println!("{n} accounts told of announced policy versions");
+                }
+                PolicyCommand::Report => {
+                    let mut ok = true;
+                    for s in privacy.policy_notice_report().await? {
+                        ok &= !s.violated;
+                        println!(
+                            "{} effective {} (notices due by {}): {} accounts told, {} not told in time — {}",
+                            s.version,
+                            anjia_domain::china_time::format_shanghai(s.effective_at),
+                            anjia_domain::china_time::format_shanghai(s.deadline),
+                            s.accounts_notified,
+                            s.accounts_not_told_in_time,
+                            if s.violated {
+                                "VIOLATED (changes.notice)"
+                            } else {
+                                "ok"
+                            }
+                        );
+                    }
+                    return Ok(ok);
+                }
+            }
+        }
+        Command::Breach { command } => {
+            let store = anjia::open_store(&cfg).await?;
+            let privacy = anjia::privacy::open_privacy(&cfg, &store, false).await?;
+            match command {
+                BreachCommand::Record { file, staff } => {
+                    let text = std::fs::read_to_string(&file)
+                        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+                    let input: anjia_web::notices::IncidentInput = toml::from_str(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+                    let id = privacy.record_incident(&staff, &input).await?;
+                    println!(
+                        "incident {id} recorded; send its notices with `anjia breach notify {id} --as {staff}`"
+                    );
+                }
+                BreachCommand::Notify { id, staff } => {
+                    let r = privacy.notify_breach(&staff, id).await?;
+                    println!(
+                        "incident {id}: {} accounts affected, {} told now, {} visitors affected; public notice: {}",
+                        r.affected,
+                        r.notified,
+                        r.visitors,
+                        if r.public_notice {
+                            format!("/notices/{id}")
+                        } else {
+                            "none".into()
+                        }
                     );
                 }
             }

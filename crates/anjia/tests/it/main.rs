@@ -19,6 +19,7 @@ mod harness;
 mod import;
 mod market;
 mod nearby;
+mod notices;
 mod oauth;
 mod oauth_provider;
 mod pages;
