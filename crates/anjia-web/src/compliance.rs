@@ -105,14 +105,16 @@ pub const SECURITY_LOG_MIN_DAYS: u32 = 183;
 pub const POLICY_NOTICE: Duration = Duration::days(7);
 
 /// The checks, with their ids, in report order.
-pub const CHECK_IDS: [&str; 7] = [
+pub const CHECK_IDS: [&str; 9] = [
     "inventory_complete",
     "no_plaintext_sensitive_pi",
+    "cancelled_accounts_unreadable",
     "retention_on_time",
     "security_logs_kept",
     "audit_chain_verifies",
     "provisions_have_consent",
     "policy_notice_period",
+    "no_overdue_privacy_tickets",
 ];
 
 impl ComplianceReport {
@@ -232,11 +234,13 @@ pub async fn run_with_inventory(
     let checks = vec![
         inventory_complete(privacy, inventory).await?,
         no_plaintext_sensitive_pi(privacy, inventory, now).await?,
+        cancelled_accounts_unreadable(privacy).await?,
         retention_on_time(privacy, now).await?,
         security_logs_kept(inventory),
         audit_chain_verifies(privacy).await?,
         provisions_have_consent(privacy).await?,
         policy_notice_period(privacy).await?,
+        no_overdue_privacy_tickets(privacy, now).await?,
     ];
     debug_assert_eq!(
         checks.iter().map(|c| c.id).collect::<Vec<_>>(),
@@ -420,6 +424,74 @@ async fn no_plaintext_sensitive_pi(
     Ok(c)
 }
 
+async fn cancelled_accounts_unreadable(privacy: &Privacy) -> Result<CheckResult, PrivacyError> {
+    let mut c = CheckResult::new(
+        "cancelled_accounts_unreadable",
+        "PRV-27",
+        &["rights.cancel", "rights.delete", "retain.phone"],
+        "nothing readable remains of a cancelled account: no row in any per-account table and no data key in the vault",
+        "已注销账号不留可读数据：各表无该账号记录，密钥库中无其数据密钥",
+    );
+    let store = privacy.store();
+    for (table, n) in store.cancelled_account_leftovers().await? {
+        if n > 0 {
+            c.violation(format!("{table}: {n} row(s) of cancelled accounts"));
+        }
+    }
+    let ids = store.cancelled_account_ids().await?;
+    let mut keys_left = 0usize;
+    for id in &ids {
+        if !privacy
+            .vault()
+            .keys(id, anjia_store::vault::KIND_DATA)
+            .await?
+            .is_empty()
+        {
+            keys_left += 1;
+        }
+    }
+    if keys_left > 0 {
+        c.violation(format!(
+            "key vault: {keys_left} of {} cancelled accounts still have a data key",
+            ids.len()
+        ));
+    }
+    c.note(format!(
+        "{} cancelled accounts checked in every per-account table and the key vault",
+        ids.len()
+    ));
+    Ok(c)
+}
+
+async fn no_overdue_privacy_tickets(
+    privacy: &Privacy,
+    now: OffsetDateTime,
+) -> Result<CheckResult, PrivacyError> {
+    let mut c = CheckResult::new(
+        "no_overdue_privacy_tickets",
+        "PRV-28",
+        &["contact.response", "rights.explain"],
+        "every privacy request and complaint is answered by its due date (min(30 days, 15 working days))",
+        "个人信息请求与投诉均在期限内答复（30 日与 15 个工作日取其短）",
+    );
+    let today = now.to_offset(SHANGHAI).date();
+    let overdue = privacy.store().overdue_privacy_requests(today).await?;
+    for t in &overdue {
+        c.violation(format!(
+            "ticket #{} ({}) was due on {} and is still open",
+            t.id,
+            t.kind.as_str(),
+            t.due_on
+        ));
+    }
+    if overdue.is_empty() {
+        c.note(format!(
+            "no open ticket past its due date on {today} (Asia/Shanghai)"
+        ));
+    }
+    Ok(c)
+}
+
 async fn retention_on_time(
     privacy: &Privacy,
     now: OffsetDateTime,
@@ -542,7 +614,7 @@ async fn provisions_have_consent(privacy: &Privacy) -> Result<CheckResult, Priva
                 .filter(|e| e.at() <= p.provided_at)
                 .cloned()
                 .collect();
-            let state = ConsentState::fold_with(&events, privacy.policy());
+            let state = ConsentState::fold_with(&events, &privacy.policy());
             let fields: Vec<&str> = p.fields.iter().map(String::as_str).collect();
             if let Err(refused) =
                 privacy
@@ -567,8 +639,8 @@ async fn policy_notice_period(privacy: &Privacy) -> Result<CheckResult, PrivacyE
         "policy_notice_period",
         "PRV-09",
         &["changes.notice", "use.new_purpose"],
-        "every policy version after the first was published at least 7 days before it took effect",
-        "隐私政策的每次更新均在生效前至少 7 日公布",
+        "every policy version after the first was published, and every user told, at least 7 days before it took effect",
+        "隐私政策的每次更新均在生效前至少 7 日公布并通知每位用户",
     );
     let mut versions = privacy.store().policy_versions().await?;
     versions.sort_by_key(|v| v.effective_at);
@@ -597,6 +669,29 @@ async fn policy_notice_period(privacy: &Privacy) -> Result<CheckResult, PrivacyE
     }
     if versions.is_empty() {
         c.violation("no policy version is stored".into());
+    }
+    // Every account there was by the deadline (effective − 7 days) told by then.
+    let report = privacy.policy_notice_report().await.map_err(|e| match e {
+        crate::notices::NoticeError::Privacy(p) => p,
+        other => PrivacyError::Bundled(other.to_string()),
+    })?;
+    for v in report {
+        if v.violated {
+            c.violation(format!(
+                "version {}: {} account(s) there by {} (Asia/Shanghai) were not told by then",
+                v.version,
+                v.accounts_not_told_in_time,
+                shanghai(v.deadline)
+            ));
+        } else {
+            c.note(format!(
+                "version {}: {} account(s) told{}",
+                v.version,
+                v.accounts_notified,
+                v.first_notice_at
+                    .map_or_else(String::new, |t| format!(" from {}", shanghai(t)))
+            ));
+        }
     }
     Ok(c)
 }

@@ -313,8 +313,12 @@ async fn security_logs_are_pruned_after_twelve_months(backend: Backend) {
         .await
         .unwrap()
         .expect("a checkpoint");
+    // The server tells its users of the bundled 2026-12-15 version when it is announced.
+    h.clock.set(datetime!(2026-12-06 02:00 UTC));
+    h.privacy.notify_policy_changes().await.unwrap();
     // Eleven months on: nothing is due.
-    h.clock.advance(time::Duration::days(335));
+    h.clock
+        .set(datetime!(2026-06-01 02:00 UTC) + time::Duration::days(335));
     assert_eq!(
         h.privacy.prune_audit(h.clock.now(), true).await.unwrap(),
         None
@@ -355,7 +359,88 @@ async fn security_logs_are_pruned_after_twelve_months(backend: Backend) {
     assert!(h.privacy.verify_audit().await.unwrap().is_ok());
 }
 
+async fn a_cancelled_account_with_data_left_fails(backend: Backend) {
+    let Some((h, _u)) = installation(backend).await else {
+        return;
+    };
+    // Marked cancelled, but its rows and its data key were left behind.
+    let n = execute_raw(&h.store, "UPDATE accounts SET status = 'cancelled'")
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let r = report(&h).await;
+    only(&r, "cancelled_accounts_unreadable", "rights.cancel");
+    let ev = r
+        .check("cancelled_accounts_unreadable")
+        .unwrap()
+        .evidence
+        .join("\n");
+    assert!(ev.contains("key vault: 1 of 1"), "{ev}");
+    assert!(ev.contains("sessions:"), "{ev}");
+}
+
+async fn an_overdue_privacy_request_fails(backend: Backend) {
+    let Some((h, u)) = installation(backend).await else {
+        return;
+    };
+    let (s, v) = h
+        .api(
+            Method::POST,
+            "/api/v1/privacy-requests",
+            Some(&u.bearer),
+            &u.ip,
+            Some(json!({"kind": "correction", "details": "我的昵称显示有误，请更正。"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{v}");
+    let due = v["due_on"].as_str().unwrap().to_string();
+    // At 23:00 Shanghai on its due date it is not overdue; two hours later, it is.
+    let due_date = time::Date::parse(
+        &due,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .unwrap();
+    h.clock
+        .set(due_date.with_hms(15, 0, 0).unwrap().assume_utc());
+    h.store.apply_retention(h.clock.now(), false).await.unwrap();
+    let r = report(&h).await;
+    assert!(r.passed(), "{}", r.to_text());
+    h.clock.advance(time::Duration::hours(2));
+    let r = report(&h).await;
+    only(&r, "no_overdue_privacy_tickets", "contact.response");
+    assert!(
+        r.check("no_overdue_privacy_tickets").unwrap().evidence[0]
+            .contains(&format!("(correction) was due on {due}")),
+        "{}",
+        r.to_text()
+    );
+}
+
+async fn users_not_told_of_a_policy_change_fail(backend: Backend) {
+    let Some((h, _u)) = installation(backend).await else {
+        return;
+    };
+    // The bundled 2026-12-15 version had to reach every user by 2026-12-08; nobody ran the
+    // notices (serve does it every minute).
+    h.clock.set(datetime!(2026-12-08 17:00 UTC));
+    h.store.apply_retention(h.clock.now(), false).await.unwrap();
+    let r = report(&h).await;
+    only(&r, "policy_notice_period", "changes.notice");
+    assert!(
+        r.check("policy_notice_period")
+            .unwrap()
+            .evidence
+            .iter()
+            .any(|e| e.starts_with("version 2026-12-15: 1 account(s)")),
+        "{}",
+        r.to_text()
+    );
+}
+
 crate::both_harness!(
+    a_cancelled_account_with_data_left_fails,
+    an_overdue_privacy_request_fails,
+    users_not_told_of_a_policy_change_fail,
     security_logs_are_pruned_after_twelve_months,
     clean_installation_passes,
     an_undeclared_column_fails_the_inventory_check,

@@ -26,7 +26,7 @@ mod pages;
 mod privacy;
 mod raw_scan;
 mod retention;
-mod tickets;
 mod rights;
+mod tickets;
 mod valuate;
 mod verification;

@@ -379,6 +379,11 @@ async fn raw_databases_hold_no_canary_plaintext(backend: Backend) {
     // The installation the journeys leave passes the compliance report (issue 5 item 8),
     // before the scans below add their helper table; on SQLite it is kept for
     // `anjia compliance` (run here and by `.ci/run`).
+    // As `serve` does every minute: users are told of announced policy versions.
+    env.privacy
+        .notify_policy_changes()
+        .await
+        .expect("policy notices");
     let report = anjia_web::compliance::run(&env.privacy)
         .await
         .expect("the compliance report runs");
