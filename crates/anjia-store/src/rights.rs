@@ -17,7 +17,9 @@
 //! Kept, by law or as proof, and not linkable once the data key is shredded (their subject is a
 //! keyed pseudonym of that key): `consent_records` (PIPL Art. 13/14: proof of consent),
 //! `audit_log` (Cybersecurity Law Art. 21: security logs ≥ 6 months), `third_party_provisions`
-//! (PIPL Art. 23: proof of provision). Outside this store: the key vault's `shredded_keys`
+//! (PIPL Art. 23: proof of provision), `policy_notices` and `breach_notices` (proof that the
+//! account was told of a policy change or an incident: version or incident, the tombstone's
+//! random id, channels, time — no personal column). Outside this store: the key vault's `shredded_keys`
 //! (proof of deletion) and the de-identified `analytics_events`, which never held an account id.
 
 use crate::{Pool, Store, StoreError};
@@ -78,7 +80,7 @@ pub struct CancellationDelete {
 
 /// The per-account deletions of a cancellation, in order (outbox copies before the deliveries
 /// they name, deliveries before notifications and messages).
-pub const CANCELLATION_DELETES: [CancellationDelete; 18] = [
+pub const CANCELLATION_DELETES: [CancellationDelete; 19] = [
     CancellationDelete {
         by_phone: false,
         table: "email_outbox",
@@ -112,6 +114,12 @@ pub const CANCELLATION_DELETES: [CancellationDelete; 18] = [
     CancellationDelete {
         by_phone: false,
         table: "deliveries",
+        predicate: "account_id = $1",
+        leftover: Some("account_id IN (SELECT id FROM accounts WHERE status = 'cancelled')"),
+    },
+    CancellationDelete {
+        by_phone: false,
+        table: "privacy_requests",
         predicate: "account_id = $1",
         leftover: Some("account_id IN (SELECT id FROM accounts WHERE status = 'cancelled')"),
     },

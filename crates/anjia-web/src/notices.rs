@@ -213,6 +213,8 @@ pub fn category_label(id: &str) -> String {
 }
 
 fn has_long_digit_run(s: &str) -> bool {
+    // Separators people put inside numbers (138 0013 8000, 138-0013-8000) do not end a run
+    // (newcomer finding).
     let mut run = 0;
     for c in s.chars() {
         if c.is_ascii_digit() || ('０'..='９').contains(&c) {
@@ -220,6 +222,8 @@ fn has_long_digit_run(s: &str) -> bool {
             if run >= 11 {
                 return true;
             }
+        } else if matches!(c, ' ' | '\u{3000}' | '-' | '－' | '.' | '\t') && run > 0 {
+            continue;
         } else {
             run = 0;
         }
@@ -1005,4 +1009,21 @@ pub fn spawn_policy_notices(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_long_digit_run;
+
+    #[test]
+    fn numbers_are_found_through_separators() {
+        assert!(has_long_digit_run("手机 13800138000"));
+        assert!(has_long_digit_run("手机 138 0013 8000，"));
+        assert!(has_long_digit_run("身份证 110101 19900307 1234"));
+        assert!(has_long_digit_run("138-0013-8000"));
+        assert!(!has_long_digit_run(
+            "2026-12-01 至 2026-12-03，约 1200 个账号"
+        ));
+        assert!(!has_long_digit_run("10:00 到 12:30"));
+    }
 }

@@ -679,7 +679,13 @@ async fn run(cmd: Command, cfg: config::Config) -> anyhow::Result<bool> {
                     } else {
                         None
                     };
-                    let index = anjia::open_index(&cfg)?;
+                    // The search index changes only when a lot is withdrawn or masked; a plain
+                    // answer must not need the running server's index lock (newcomer finding).
+                    let index = if action.is_some() {
+                        anjia::open_index(&cfg)?
+                    } else {
+                        anjia_search::SearchIndex::in_ram()?
+                    };
                     anjia::tickets::answer(&privacy, &index, &staff, id, outcome, action).await?
                 }
                 TicketsCommand::CheckOverdue => anjia::tickets::check_overdue(&privacy).await?,

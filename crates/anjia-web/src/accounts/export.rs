@@ -868,6 +868,34 @@ pub async fn import_account(accounts: &Accounts, zip: &[u8]) -> Result<Imported,
             e => ImportError::Account(e.into()),
         });
     }
+    match restore(accounts, &doc, avatar, &row, &id, now).await {
+        Ok(out) => Ok(out),
+        Err(e) => {
+            // All or nothing (newcomer finding): undo the new account with the cancellation
+            // transaction (every row it got so far; the number is free again) and shred its
+            // keys, then report what failed.
+            if let Ok(Some(c)) = store.cancel_account(&row.id, now).await
+                && let Some(file) = c.avatar_file
+            {
+                let _ = profile::delete_avatar(&accounts.config().files_dir, &file).await;
+            }
+            let _ = privacy.shred(&id).await;
+            Err(e)
+        }
+    }
+}
+
+/// The restoring steps of [`import_account`] after the account row exists.
+async fn restore(
+    accounts: &Accounts,
+    doc: &ExportDocument,
+    avatar: Option<Vec<u8>>,
+    row: &AccountRow,
+    id: &SubjectId,
+    now: time::OffsetDateTime,
+) -> Result<Imported, ImportError> {
+    let store = accounts.store();
+    let privacy = accounts.privacy();
     let mut out = Imported {
         account_id: row.id.clone(),
         ..Imported::default()
@@ -942,7 +970,7 @@ pub async fn import_account(accounts: &Accounts, zip: &[u8]) -> Result<Imported,
     let email_ciphertext = match &s.email {
         Some(e) => Some(
             privacy
-                .seal_field(&id, EMAIL_FIELD, e.as_bytes())
+                .seal_field(id, EMAIL_FIELD, e.as_bytes())
                 .await
                 .map_err(AccountError::from)?,
         ),

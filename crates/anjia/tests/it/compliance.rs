@@ -343,7 +343,6 @@ async fn security_logs_are_pruned_after_twelve_months(backend: Backend) {
     assert_eq!(done, Some((cp, cp)));
     let first = h.store.audit_page(-1, 1).await.unwrap();
     assert_eq!(first[0].seq as u64, cp + 1);
-    assert_eq!(first[0].kind, "audit_pruned");
     let v = h
         .privacy
         .verify_audit()
@@ -364,9 +363,12 @@ async fn a_cancelled_account_with_data_left_fails(backend: Backend) {
         return;
     };
     // Marked cancelled, but its rows and its data key were left behind.
-    let n = execute_raw(&h.store, "UPDATE accounts SET status = 'cancelled'")
-        .await
-        .unwrap();
+    let n = execute_raw(
+        &h.store,
+        "UPDATE accounts SET status = 'cancelled', phone_index = NULL, phone_ciphertext = NULL",
+    )
+    .await
+    .unwrap();
     assert_eq!(n, 1);
     let r = report(&h).await;
     only(&r, "cancelled_accounts_unreadable", "rights.cancel");

@@ -126,6 +126,15 @@ async fn seed_everywhere(h: &Harness, u: &User, account: &str, lots: &[i64]) -> 
     let (s, b) = api(
         h,
         u,
+        Method::POST,
+        "/api/v1/privacy-requests",
+        Some(json!({"kind": "access", "details": "请提供我的个人信息副本。"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let (s, b) = api(
+        h,
+        u,
         Method::PATCH,
         "/api/v1/me",
         Some(json!({"nickname": NICK})),
@@ -391,6 +400,10 @@ enum Fate {
     ShredProof,
     /// The avatar file is deleted.
     AvatarFile,
+    /// Kept as proof that the account was told (policy change, breach): the tombstone's random
+    /// id, the version or incident, channels and time — no personal column (the raw scan below
+    /// covers them).
+    ProofOfNotice,
 }
 
 fn fate(store: StoreKind, name: &str) -> Option<Fate> {
@@ -400,6 +413,10 @@ fn fate(store: StoreKind, name: &str) -> Option<Fate> {
         (StoreKind::Main, "accounts") => Tombstone,
         (StoreKind::Main, "consent_records" | "audit_log" | "third_party_provisions") => {
             Pseudonymous
+        }
+        (StoreKind::Main, "policy_notices" | "breach_notices") => ProofOfNotice,
+        (StoreKind::Main, "policy_sources" | "breach_incidents") => {
+            NotAboutAccounts("the operator's policy texts and incident records")
         }
         (StoreKind::Main, "staff_members" | "bulk_export_requests") => {
             NotAboutAccounts("staff, not users")
@@ -423,7 +440,8 @@ fn fate(store: StoreKind, name: &str) -> Option<Fate> {
             | "notifications"
             | "deliveries"
             | "messages"
-            | "notification_settings",
+            | "notification_settings"
+            | "privacy_requests",
         ) => Deleted("account_id = '{a}'"),
         (StoreKind::Analytics, "analytics_events") => Unlinkable,
         (StoreKind::Vault, "subject_keys") => DataKeyShredded,
@@ -680,6 +698,10 @@ async fn cancellation_leaves_nothing_readable(backend: Backend) {
             }
             Fate::AvatarFile => {
                 assert!(!seeded.avatar.exists(), "the avatar file is still there");
+            }
+            Fate::ProofOfNotice => {
+                // Only ids, channels and times (the schema test classifies the columns); the
+                // plaintext scan below covers them too.
             }
         }
         checked.insert((s.clone(), name.clone()));
@@ -1046,6 +1068,23 @@ async fn export_holds_the_users_data_only(backend: Backend) {
         "ali-list".into(),
         foshan.display().to_string(),
     ]);
+    // All or nothing: an export with a value this installation refuses (a quiet-hours minute
+    // past midnight) fails as a whole and leaves the number free for the corrected file.
+    let bad = dir.path().join("bad-export.zip");
+    std::fs::write(
+        &bad,
+        replant(&zip, |doc| {
+            doc["notification_settings"]["quiet_start_minute"] = serde_json::json!(99_999);
+        }),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_anjia"))
+        .args(["import-account", "--file", &bad.display().to_string()])
+        .current_dir(dir.path())
+        .env("ANJIA_IMPORT_BUNDLED", "false")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the bad file is refused");
     let text = run(vec![
         "import-account".into(),
         "--file".into(),
@@ -1130,6 +1169,28 @@ async fn export_holds_the_users_data_only(backend: Backend) {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("already has an account"));
+}
+
+/// The export zip `zip` with its `anjia-export.json` changed by `f` (other entries as they are).
+fn replant(zip: &[u8], f: impl Fn(&mut serde_json::Value)) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut input = zip::ZipArchive::new(std::io::Cursor::new(zip)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..input.len() {
+        let mut entry = input.by_index(i).unwrap();
+        let name = entry.name().unwrap().to_string();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        if name == "anjia-export.json" {
+            let mut doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            f(&mut doc);
+            bytes = serde_json::to_vec(&doc).unwrap();
+        }
+        out.start_file(name, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        out.write_all(&bytes).unwrap();
+    }
+    out.finish().unwrap().into_inner()
 }
 
 crate::both_harness!(
