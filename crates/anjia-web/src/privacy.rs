@@ -136,8 +136,11 @@ pub enum PrivacyError {
     /// No such staff member, or the member is disabled.
     #[error("no enabled staff member {0:?}")]
     UnknownStaff(String),
-    /// A staff username is not 1–64 characters of `[a-z0-9_.-]`.
-    #[error("staff username must be 1–64 characters of a-z, 0-9, '_', '.', '-'")]
+    /// A staff username is not 1–64 characters of `[a-z0-9_.-]`, or holds a phone or identity
+    /// number.
+    #[error(
+        "staff username must be 1–64 characters of a-z, 0-9, '_', '.', '-' and not a phone or ID number"
+    )]
     BadUsername,
     /// No such bulk export request, or it was approved already.
     #[error("no pending bulk export request {0}")]
@@ -1498,7 +1501,13 @@ impl Privacy {
             && username.len() <= 64
             && username.bytes().all(|b| {
                 b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
-            });
+            })
+            // A login name is stored in plaintext: never a phone or identity number (PRV-13;
+            // the compliance scan would flag it, newcomer finding).
+            && !crate::compliance::holds_plaintext_identifier(
+                username.as_bytes(),
+                anjia_domain::age::today_in_shanghai(self.now()),
+            );
         if !ok {
             return Err(PrivacyError::BadUsername);
         }
@@ -2005,6 +2014,21 @@ mod tests {
         let rep = p.verify_audit().await.unwrap().unwrap();
         assert_eq!(rep.entries, base + 10);
         assert_eq!(rep.checkpoints_checked, 1);
+    }
+
+    #[tokio::test]
+    async fn a_phone_number_is_no_staff_username() {
+        let (p, _store, _d) = service().await;
+        for bad in ["13800138000", "11010519491231002x", "", "Upper"] {
+            assert!(
+                matches!(
+                    p.add_staff(bad, StaffRole::Auditor).await,
+                    Err(PrivacyError::BadUsername)
+                ),
+                "{bad}"
+            );
+        }
+        assert!(p.add_staff("cs.13800", StaffRole::Auditor).await.is_ok());
     }
 
     #[tokio::test]
