@@ -37,6 +37,18 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use time::OffsetDateTime;
 
+/// Inserts a message-centre message (`$1` account, `$2` category, `$3` title, `$4` body, `$5`
+/// link, `$6` created) and returns its id; shared by the system messages and the policy and
+/// breach notices (`policy_breach_repo.rs`, inside their transaction).
+pub(crate) const INSERT_MESSAGE: &str = "INSERT INTO messages (account_id, category, title, body, link, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+
+/// Inserts a pending delivery of a message (`$1` message, `$2` account, `$3` channel, `$4` next
+/// attempt, `$5` digest, `$6` created); a repeated (message, channel) is ignored.
+pub(crate) const INSERT_MESSAGE_DELIVERY: &str = "INSERT INTO deliveries (message_id, account_id, channel, status, attempts, \
+     next_attempt_at, digest, created_at) VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6) \
+     ON CONFLICT (message_id, channel) DO NOTHING";
+
 mod backend {
     /// The alerts repository compiled for SQLite.
     pub(crate) mod sqlite {

@@ -1193,9 +1193,7 @@ pub(crate) async fn insert_message_deliveries(
     let mut created = 0;
     for d in deliveries {
         let done = sqlx::query(
-            "INSERT INTO deliveries (message_id, account_id, channel, status, attempts, \
-             next_attempt_at, digest, created_at) VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6) \
-             ON CONFLICT (message_id, channel) DO NOTHING",
+            crate::alerts::INSERT_MESSAGE_DELIVERY,
         )
         .bind(message_id)
         .bind(&account_id)
@@ -1330,8 +1328,7 @@ pub(crate) async fn insert_system_message(
     now: OffsetDateTime,
 ) -> Result<i64, StoreError> {
     sqlx::query_scalar(
-        "INSERT INTO messages (account_id, category, title, body, link, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        crate::alerts::INSERT_MESSAGE,
     )
     .bind(account_id)
     .bind(category.as_str())

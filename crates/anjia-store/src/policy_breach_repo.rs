@@ -165,8 +165,7 @@ pub(crate) async fn record_notice(
         return Ok(None);
     }
     let message_id: i64 = sqlx::query_scalar(
-        "INSERT INTO messages (account_id, category, title, body, link, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        crate::alerts::INSERT_MESSAGE,
     )
     .bind(account_id)
     .bind(of.category().as_str())
@@ -179,9 +178,7 @@ pub(crate) async fn record_notice(
     .map_err(|e| StoreError::db(op, e))?;
     for d in deliveries {
         sqlx::query(
-            "INSERT INTO deliveries (message_id, account_id, channel, status, attempts, \
-             next_attempt_at, digest, created_at) VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6) \
-             ON CONFLICT (message_id, channel) DO NOTHING",
+            crate::alerts::INSERT_MESSAGE_DELIVERY,
         )
         .bind(message_id)
         .bind(account_id)
